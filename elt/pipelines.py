@@ -1,0 +1,53 @@
+"""Discover and run the dlt entry scripts ``extract_load/<source>_pipeline.py``.
+
+Each script exposes ``run() -> object`` (it loads its source and returns dlt's LoadInfo or a summary);
+``elt load`` runs them in name order, in-process, with the warehouse environment already exported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+from elt.errors import EltError
+
+PIPELINE_SUFFIX = "_pipeline.py"
+
+
+def discover_pipelines(extract_load_dir: Path) -> dict[str, Path]:
+    """Map source name to its entry script, e.g. ``{"neows": .../neows_pipeline.py}``."""
+    return {
+        script.name.removesuffix(PIPELINE_SUFFIX): script
+        for script in sorted(extract_load_dir.glob(f"*{PIPELINE_SUFFIX}"))
+    }
+
+
+def select_pipelines(available: dict[str, Path], wanted: list[str]) -> dict[str, Path]:
+    """The requested subset (all when ``wanted`` is empty); unknown names are an error."""
+    if not wanted:
+        return available
+    unknown = sorted(set(wanted) - set(available))
+    if unknown:
+        known = ", ".join(available) or "none"
+        raise EltError(f"unknown source(s) {', '.join(unknown)}: the pipelines here are {known}")
+    return {name: available[name] for name in wanted}
+
+
+def load_entry_point(script: Path) -> Callable[[], object]:
+    """Import ``script`` and return its ``run`` function."""
+    module = _import_script(script)
+    entry = getattr(module, "run", None)
+    if not callable(entry):
+        raise EltError(f"{script} defines no run() function: elt load calls run() of every *_pipeline.py")
+    return entry
+
+
+def _import_script(script: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"elt_pipeline_{script.stem}", script)
+    if spec is None or spec.loader is None:
+        raise EltError(f"cannot import {script}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
