@@ -7,7 +7,7 @@ from importlib.resources import files
 import psycopg
 from psycopg import sql
 
-from elt.connection import connect
+from elt.connection import MissingDatabaseError, connect
 from elt.errors import EltError
 from elt.warehouse_target import WarehouseTarget
 
@@ -23,10 +23,12 @@ def bootstrap_sql() -> str:
 
 def ensure_database(target: WarehouseTarget) -> bool:
     """Create ``target.dbname`` when it does not exist; return True when it was created."""
+    try:
+        connect(target).close()
+        return False
+    except MissingDatabaseError:
+        pass
     with connect(target.with_database(MAINTENANCE_DATABASE)) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (target.dbname,)).fetchone()
-        if exists:
-            return False
         try:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(target.dbname)))
         except psycopg.errors.InsufficientPrivilege:

@@ -8,12 +8,19 @@ from elt.errors import EltError
 from elt.warehouse_target import RoleKind, WarehouseTarget
 
 
+class MissingDatabaseError(EltError):
+    """The server is reachable but the target database does not exist."""
+
+
 def connect(target: WarehouseTarget, *, role: RoleKind | None = None, autocommit: bool = True) -> psycopg.Connection:
     """Open a psycopg connection to ``target`` (optionally as one of the warehouse roles)."""
     try:
         return psycopg.connect(target.conninfo(role=role), autocommit=autocommit)
     except psycopg.OperationalError as exc:
-        raise EltError(explain_connection_error(target, exc)) from None
+        message = explain_connection_error(target, exc)
+        if "the database does not exist" in message:
+            raise MissingDatabaseError(message) from None
+        raise EltError(message) from None
 
 
 def explain_connection_error(target: WarehouseTarget, exc: Exception) -> str:
@@ -27,9 +34,11 @@ def explain_connection_error(target: WarehouseTarget, exc: Exception) -> str:
         return f"the server rejected the user of {where} ({text}): check WAREHOUSE_URL or run `elt up`"
     if "database" in lowered and "does not exist" in lowered:
         return f"{where}: the database does not exist; create it or run `elt up`, which creates it"
+    if "failed to resolve host" in lowered or "could not translate host name" in lowered:
+        return f"cannot reach {where}: the host name does not resolve; check the host in WAREHOUSE_URL"
     if "timeout expired" in lowered or "timed out" in lowered:
         return f"cannot reach {where}: the connection timed out; check the host, port and firewall"
-    if "connection refused" in lowered or "no such file or directory" in lowered or "could not translate" in lowered:
+    if "connection refused" in lowered or "no such file or directory" in lowered:
         hint = "start it with `elt up`" if target.is_unix_socket else "is the server running? check WAREHOUSE_URL"
         return f"cannot reach {where}: nothing is listening there; {hint}"
     return f"cannot connect to {where}: {text}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from typing import TYPE_CHECKING
 
 from elt.errors import EltError
 from elt.project import ProjectPaths
+
+if TYPE_CHECKING:  # dbt takes ~2 s to import: only commands that run dbt pay for it
+    from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 
 class DbtSession:
@@ -25,6 +28,8 @@ class DbtSession:
         return result
 
     def _parse(self) -> dbtRunner:
+        from dbt.cli.main import dbtRunner
+
         result = dbtRunner().invoke(["parse", "--quiet", *self._location_args()])
         if not result.success:
             raise EltError(f"dbt could not parse {self._paths.dbt_project_dir}: {result.exception}")

@@ -91,7 +91,7 @@ class WarehouseTarget:
             netloc = f"{auth}@"
         else:
             netloc = f"{auth}@{_bracket_ipv6(self.host)}:{self.port}"
-        suffix = f"?{urlencode(query, safe='/')}" if query else ""
+        suffix = f"?{urlencode(query, safe='/', quote_via=quote)}" if query else ""
         return f"postgresql://{netloc}/{quote(self.dbname, safe='')}{suffix}"
 
     def redacted_url(self) -> str:
@@ -133,7 +133,7 @@ class WarehouseTarget:
         query["options"] = f"-c role={self.role(role)}"
         return (
             f"postgresql://{quote(self.user, safe='')}:{password}@{host}:{self.port}/"
-            f"{quote(self.dbname, safe='')}?{urlencode(query, safe='/')}"
+            f"{quote(self.dbname, safe='')}?{urlencode(query, safe='/', quote_via=quote)}"
         )
 
     def environment(self) -> dict[str, str]:

@@ -1,0 +1,79 @@
+"""Shared fixtures: one PostgreSQL server per test session, one fresh warehouse database per test.
+
+The server is ``WAREHOUSE_URL``'s when that is set (e.g. the machine's PostgreSQL), else an embedded
+server started in a temporary folder for the session and deleted afterwards. Each test that asks for
+``warehouse`` gets its own database, bootstrapped with the fixed schemas and its own three roles
+(prefixed with the database name), dropped again after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+
+from elt.bootstrap import apply_bootstrap
+from elt.connection import connect
+from elt.embedded_server import EmbeddedServer
+from elt.project import ProjectPaths
+from elt.warehouse import Warehouse
+from elt.warehouse_target import ROLE_KINDS, WarehouseTarget
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_paths() -> ProjectPaths:
+    """Paths of this checkout."""
+    return ProjectPaths(REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def server_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseTarget]:
+    """Superuser connection target (maintenance database) of the session's PostgreSQL server."""
+    url = os.environ.get("WAREHOUSE_URL", "").strip()
+    if url:
+        yield WarehouseTarget.from_url(url).with_database("postgres")
+        return
+    server = EmbeddedServer(home=tmp_path_factory.mktemp("session-warehouse"))
+    server.start()
+    try:
+        yield server.target("postgres")
+    finally:
+        server.purge()
+
+
+@pytest.fixture
+def warehouse(server_admin: WarehouseTarget) -> Iterator[WarehouseTarget]:
+    """A fresh, bootstrapped warehouse database for one test, dropped with its roles afterwards."""
+    target = server_admin.with_database(f"elt_test_{uuid.uuid4().hex[:10]}")
+    with connect(server_admin) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(target.dbname)))
+    apply_bootstrap(target)
+    try:
+        yield target
+    finally:
+        drop_warehouse_database(server_admin, target)
+
+
+def drop_warehouse_database(server_admin: WarehouseTarget, target: WarehouseTarget) -> None:
+    """Drop a test database and the roles the bootstrap created for it."""
+    with connect(server_admin) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(target.dbname)))
+        for kind in ROLE_KINDS:
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(target.role(kind))))
+
+
+@pytest.fixture
+def warehouse_env(
+    warehouse: WarehouseTarget, repo_paths: ProjectPaths, monkeypatch: pytest.MonkeyPatch
+) -> WarehouseTarget:
+    """The test's warehouse exported to this process's environment, as ``elt`` does for dbt and dlt."""
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse.url())
+    for name, value in Warehouse.resolve(repo_paths).environment().items():
+        monkeypatch.setenv(name, value)
+    return warehouse
