@@ -108,9 +108,7 @@ def resolve_references(measurements: Iterable[Measurement]) -> list[Measurement]
     measurements = list(measurements)
     values = {m.metric: m.value for m in measurements}
     return [
-        replace(m, reference=values[m.reference_metric])
-        if m.reference is None and m.reference_metric in values
-        else m
+        replace(m, reference=values[m.reference_metric]) if m.reference is None and m.reference_metric in values else m
         for m in measurements
     ]
 
@@ -270,4 +268,3 @@ def _linux_vm_hwm_bytes() -> int | None:
 
 def _maxrss_bytes(ru_maxrss: int) -> int:
     return ru_maxrss if sys.platform == "darwin" else ru_maxrss * 1024  # kilobytes everywhere but macOS
-

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from benchmarks.generate import TRANSACTION_COLUMNS, write_csv
-from benchmarks.harness import MB, Benchmark, BenchmarkContext, Measurement, measure
+from benchmarks.harness import MB, Benchmark, BenchmarkContext, Measurement, Usage, measure
 from elt.connection import connect
 from elt.errors import EltError
 
@@ -86,9 +86,9 @@ def run(ctx: BenchmarkContext) -> list[Measurement]:
         keyed_bytes = conn.execute("select pg_total_relation_size(%s)", (KEYED_TABLE,)).fetchone()[0]
 
     load_note = f"COPY + COMMIT of {ctx.rows:,} rows; " + ("after CHECKPOINT" if checkpointed else "no CHECKPOINT")
-    rss_note = "" if client.peak_rss_exact else "process lifetime peak (upper bound)"
     return [
         Measurement(f"{NAME}.csv_generate", _rate(ctx.rows, generation.seconds), "rows/s", note="numpy, in process"),
+        Measurement(f"{NAME}.csv_generate_peak_rss", generation.peak_rss_bytes / MB, "MB", note=_rss_note(generation)),
         Measurement(f"{NAME}.csv_size", csv.size_bytes / MB, "MB", note=f"{ctx.rows:,} rows + header"),
         Measurement(BASELINE_METRIC, _rate(ctx.rows, loads[KEYED_TABLE]), "rows/s", BASELINE_METRIC, note=load_note),
         Measurement(f"{NAME}.keyed_seconds", loads[KEYED_TABLE], "s", note=load_note),
@@ -97,7 +97,7 @@ def run(ctx: BenchmarkContext) -> list[Measurement]:
         ),
         Measurement(f"{NAME}.unkeyed_seconds", loads[UNKEYED_TABLE], "s", note=load_note),
         Measurement(f"{NAME}.keyed_table_size", keyed_bytes / MB, "MB", note="pg_total_relation_size: heap + index"),
-        Measurement(f"{NAME}.client_peak_rss", client.peak_rss_bytes / MB, "MB", note=rss_note or "both loads"),
+        Measurement(f"{NAME}.client_peak_rss", client.peak_rss_bytes / MB, "MB", note=_rss_note(client)),
     ]
 
 
@@ -110,6 +110,11 @@ def _checkpoint(conn: psycopg.Connection) -> bool:
     except psycopg.errors.InsufficientPrivilege:
         return False
     return True
+
+
+def _rss_note(usage: Usage) -> str:
+    exact = "" if usage.peak_rss_exact else " (lifetime peak, an upper bound)"
+    return f"benchmark process{exact}; the server's memory is not included"
 
 
 def _check_count(conn: psycopg.Connection, table: str, copied: int, expected: int) -> None:

@@ -158,8 +158,7 @@ def test_env_in_a_shell_whose_url_is_the_embedded_one_still_stops_it(tmp_path):
     assert run_elt("up", env=env).returncode == 0
     try:
         exported = dict(
-            line.removeprefix("export ").split("=", 1)
-            for line in run_elt("env", env=env).stdout.splitlines()
+            line.removeprefix("export ").split("=", 1) for line in run_elt("env", env=env).stdout.splitlines()
         )
         url = exported["WAREHOUSE_URL"].strip("'")
         down = run_elt("down", env={**env, "WAREHOUSE_URL": url})

@@ -9,7 +9,9 @@ from elt.connection import connect
 
 def _execute(target, role, statement):
     with connect(target, role=role) as conn:
-        return conn.execute(statement).fetchall() if statement.lstrip().startswith("select") else conn.execute(statement)
+        return (
+            conn.execute(statement).fetchall() if statement.lstrip().startswith("select") else conn.execute(statement)
+        )
 
 
 def _denied(target, role, statement):

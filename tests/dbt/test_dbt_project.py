@@ -1,0 +1,82 @@
+"""Real dbt runs of the project against a fresh warehouse database, connected as the transformer role."""
+
+import json
+
+import pytest
+
+from elt.connection import connect
+from elt.dbt_invocation import DbtSession
+
+
+@pytest.fixture
+def built(warehouse_env, repo_paths):
+    session = DbtSession(repo_paths)
+    session.invoke("build")
+    return warehouse_env, session
+
+
+def test_build_creates_marts_in_fixed_schemas_owned_by_the_transformer(built):
+    warehouse, _ = built
+    with connect(warehouse) as conn:
+        rows = conn.execute("select schemaname, tableowner from pg_tables where tablename = 'dim_dates'").fetchall()
+    assert rows == [("marts", warehouse.role("transformer"))]
+
+
+def test_reporter_reads_the_marts_dbt_built(built):
+    warehouse, _ = built
+    with connect(warehouse, role="reporter") as conn:
+        days, first, last = conn.execute(
+            "select count(*), min(date_day), max(date_day) from marts.dim_dates"
+        ).fetchone()
+    assert (str(first), str(last)) == ("2015-01-01", "2030-12-31")
+    assert days == (last - first).days + 1
+
+
+def test_contract_is_enforced_with_a_primary_key(built):
+    warehouse, _ = built
+    with connect(warehouse) as conn:
+        constraint = conn.execute(
+            """
+            select c.contype, a.attname
+            from pg_constraint as c
+            join pg_attribute as a on a.attrelid = c.conrelid and a.attnum = any(c.conkey)
+            where c.conrelid = 'marts.dim_dates'::regclass and c.contype = 'p'
+            """
+        ).fetchall()
+    assert constraint == [("p", "date_day")]
+
+
+def test_docs_generate_catalogs_every_model_with_persisted_descriptions(built, repo_paths):
+    warehouse, session = built
+    session.invoke("docs", "generate")
+    catalog = json.loads((repo_paths.dbt_project_dir / "target" / "catalog.json").read_text())
+    assert "model.warehouse_elt.dim_dates" in catalog["nodes"]
+    with connect(warehouse) as conn:
+        comment = conn.execute("select obj_description('marts.dim_dates'::regclass)").fetchone()[0]
+    assert comment.startswith("Calendar dimension")
+
+
+def test_documented_columns_match_the_built_relations(built, repo_paths):
+    _, session = built
+    session.invoke("docs", "generate")
+    target = repo_paths.dbt_project_dir / "target"
+    catalog = json.loads((target / "catalog.json").read_text())["nodes"]
+    manifest = json.loads((target / "manifest.json").read_text())["nodes"]
+    models = [key for key, node in manifest.items() if node["resource_type"] == "model"]
+    assert models
+    for key in models:
+        built_columns = {name.lower() for name in catalog[key]["columns"]}
+        assert built_columns == set(manifest[key]["columns"]), key
+
+
+def test_every_model_and_column_is_documented(repo_paths, warehouse_env):
+    manifest = DbtSession(repo_paths).invoke("parse").result
+    missing = []
+    for node in manifest.nodes.values():
+        if node.resource_type != "model":
+            continue
+        if not node.description.strip():
+            missing.append(node.name)
+        missing += [f"{node.name}.{column}" for column, info in node.columns.items() if not info.description.strip()]
+    assert missing == []
+    assert any(node.resource_type == "model" for node in manifest.nodes.values())
