@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.warehouse-elt-installed
 
-.PHONY: demo test install lint lint-python lint-sql pytest lock down clean
+.PHONY: demo test install lint lint-python lint-sql pytest bench lock down clean
 
 demo: $(STAMP)
 	$(BIN)/elt demo
@@ -26,6 +26,9 @@ lint-sql: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --rows $(or $(ROWS),1000000)
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "warehouse-elt needs Python >= 3.11, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
