@@ -70,10 +70,14 @@ def drop_warehouse_database(server_admin: WarehouseTarget, target: WarehouseTarg
 
 @pytest.fixture
 def warehouse_env(
-    warehouse: WarehouseTarget, repo_paths: ProjectPaths, monkeypatch: pytest.MonkeyPatch
+    warehouse: WarehouseTarget, repo_paths: ProjectPaths, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> WarehouseTarget:
-    """The test's warehouse exported to this process's environment, as ``elt`` does for dbt and dlt."""
+    """The test's warehouse exported to this process's environment, as ``elt`` does for dbt and dlt.
+
+    dlt's local pipeline state goes to the test's own folder, so no state leaks between test databases.
+    """
     monkeypatch.setenv("WAREHOUSE_URL", warehouse.url())
     for name, value in Warehouse.resolve(repo_paths).environment().items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt-data"))
     return warehouse

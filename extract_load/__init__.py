@@ -1,0 +1,1 @@
+"""dlt sources (one folder per source) and their thin ``<source>_pipeline.py`` entry scripts."""
