@@ -1,0 +1,60 @@
+"""The declared contract of a transaction record, and the typed Arrow schema loaded rows have.
+
+| column           | required | type in the warehouse | rule                                               |
+|------------------|----------|-----------------------|----------------------------------------------------|
+| transaction_id   | yes      | text                  | non-empty after trimming                           |
+| user_id          | yes      | bigint                | an integer                                         |
+| total_cost       | yes      | numeric(12, 2)        | a plain decimal, at most 2 decimals, not negative  |
+| dt               | yes      | date                  | a real calendar date written YYYY-MM-DD            |
+
+``total_cost`` is in US dollars; ``dt`` is the calendar date of the purchase (no time zone). Any further
+column is kept as text. Lineage columns name the file, its modification time and the record's 1-based
+number in it (header excluded), plus ``_source_rank``, a text that sorts like (modification time, path,
+record number) and decides which copy of a duplicated ``transaction_id`` wins: the latest.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TRANSACTION_ID = "transaction_id"
+USER_ID = "user_id"
+TOTAL_COST = "total_cost"
+DT = "dt"
+REQUIRED_COLUMNS = (TRANSACTION_ID, USER_ID, TOTAL_COST, DT)
+
+COST_TYPE = pa.decimal128(12, 2)
+SOURCE_FILE = "_source_file"
+SOURCE_MODIFIED_AT = "_source_modified_at"
+SOURCE_ROW_NUMBER = "_source_row_number"
+SOURCE_RANK = "_source_rank"
+
+CONTRACT_FIELDS = (
+    pa.field(TRANSACTION_ID, pa.string(), nullable=False),
+    pa.field(USER_ID, pa.int64(), nullable=False),
+    pa.field(TOTAL_COST, COST_TYPE, nullable=False),
+    pa.field(DT, pa.date32(), nullable=False),
+)
+LINEAGE_FIELDS = (
+    pa.field(SOURCE_FILE, pa.string(), nullable=False),
+    pa.field(SOURCE_MODIFIED_AT, pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field(SOURCE_ROW_NUMBER, pa.int64(), nullable=False),
+    pa.field(SOURCE_RANK, pa.string(), nullable=False),
+)
+
+# column hints for dlt, so an all-rejected first file still creates the right types
+TRANSACTION_COLUMN_HINTS = {
+    TRANSACTION_ID: {"data_type": "text", "nullable": False},
+    USER_ID: {"data_type": "bigint", "nullable": False},
+    TOTAL_COST: {"data_type": "decimal", "precision": 12, "scale": 2, "nullable": False},
+    DT: {"data_type": "date", "nullable": False},
+    SOURCE_FILE: {"data_type": "text", "nullable": False},
+    SOURCE_MODIFIED_AT: {"data_type": "timestamp", "nullable": False},
+    SOURCE_ROW_NUMBER: {"data_type": "bigint", "nullable": False},
+    SOURCE_RANK: {"data_type": "text", "nullable": False, "dedup_sort": "desc"},
+}
+
+
+def source_rank(modified_at_us: int, path: str, row_number: int) -> str:
+    """Sortable text for (modification time, path, row number): a larger rank is a later copy."""
+    return f"{modified_at_us:020d}|{path}|{row_number:012d}"
