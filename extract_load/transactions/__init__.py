@@ -106,6 +106,9 @@ def transaction_drops(landing: Landing, reload_files: set[str]) -> Iterator[Any]
         if seen.get(drop.relative_path) != drop.version or drop.relative_path in reload_files
     ]
     pending.sort(key=lambda drop: (drop.modified_at_us, drop.relative_path))
+    # the quarantine and the manifest exist from the first run on, even before any record is rejected
+    for hints in (_REJECTED_HINTS, _FILES_HINTS):
+        yield dlt.mark.with_hints(dlt.mark.materialize_table_schema(), hints, create_table_variant=True)
     with tempfile.TemporaryDirectory(prefix="elt-transactions-") as spool_dir:
         for drop in pending:
             yield from _load_file(landing, drop, Path(spool_dir) / "spool.arrow")
