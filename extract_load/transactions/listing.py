@@ -42,6 +42,7 @@ class Landing:
 
     def files(self) -> list[DropFile]:
         """Every CSV / JSONL / Parquet (optionally .gz) file below the root, in path order."""
+        self.fs.invalidate_cache()  # fsspec caches listings (and S3 ETags) across instances and runs
         if not self.fs.exists(self.root):
             return []
         found = []
