@@ -1,0 +1,1 @@
+"""Deterministic demo data: an application database and transaction file drops (``elt demo-data``)."""
