@@ -1,0 +1,264 @@
+"""NASA NeoWs (Near Earth Object Web Service) source: feed windows and browse pages into ``raw_neows``.
+
+Tables (all merged, so reruns and overlapping windows leave the same rows):
+
+- ``asteroids``: feed objects, one row per ``neo_reference_id`` (the one id every API era has).
+- ``close_approaches``: the feed's approaches, keyed ``(neo_reference_id, close_approach_date,
+  orbiting_body)``, in their own table rather than as dlt child rows, which a merge of the same asteroid
+  from a later window would delete. ``close_approach_date`` is also the merge key: a window's response
+  replaces every approach stored for its dates, so a revised response leaves no stale approach behind.
+- ``browse_asteroids`` / ``browse_close_approaches``: browse objects with their orbital elements, and
+  their full approach lists (replaced whole per object: ``neo_reference_id`` is the merge key).
+- ``rejected_records``: objects or approaches that cannot be keyed, with request, position and reason.
+
+State and atomicity: the feed's coverage and the browse's next page live in dlt's resource state, which
+dlt saves in the same load package as the rows. dlt extracts everything before it loads, so a request that
+fails for good aborts the extract: nothing is loaded and the state does not move. Running out of rate
+limit (``X-RateLimit-Remaining`` at the floor) is not a failure: the run loads what it fetched and the
+next run resumes there. ``dlt.sources.incremental`` is not used because the cursor is the request
+window, not a field of the rows, and it switches its lag off whenever an end value is set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import dlt
+from dlt.common.typing import TSecretStrValue
+from dlt.sources import DltResource
+
+from extract_load.neows.client import NeoWsClient, RateLimitBudgetExhaustedError, RetryPolicy
+from extract_load.neows.helpers import (
+    Rows,
+    browse_rows,
+    coverage_from_state,
+    coverage_to_state,
+    feed_rows,
+    merge_intervals,
+    parse_day,
+    plan_windows,
+)
+from extract_load.neows.replay import ReplayServer
+from extract_load.neows.settings import (
+    ASTEROID_COLUMNS,
+    ASTEROIDS,
+    BROWSE_ASTEROID_COLUMNS,
+    BROWSE_ASTEROIDS,
+    BROWSE_CLOSE_APPROACHES,
+    CLOSE_APPROACH_COLUMNS,
+    CLOSE_APPROACH_KEY,
+    CLOSE_APPROACHES,
+    DEMO_KEY,
+    REJECTED_COLUMNS,
+    REJECTED_RECORDS,
+    REPLAY,
+    SCHEMA_CONTRACT,
+)
+
+__all__ = ["neows_source", "open_base_url"]
+
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def open_base_url(base_url: str) -> Iterator[str]:
+    """Yield a usable NeoWs base URL: ``base_url`` itself, or for ``"replay"`` a replay server's, for the block."""
+    if base_url.strip().lower() != REPLAY:
+        yield base_url
+        return
+    with ReplayServer() as server:
+        yield server.base_url
+
+
+@dlt.source(name="neows", max_table_nesting=0)
+def neows_source(
+    base_url: str = dlt.config.value,
+    api_key: TSecretStrValue = DEMO_KEY,
+    start_date: str = dlt.config.value,
+    end_date: str = "today",
+    window_days: int = 7,
+    lookback_days: int = 7,
+    browse_page_size: int = 20,
+    browse_start_page: int = 0,
+    browse_max_pages: int = 1,
+    browse_end_page: int | None = None,
+    max_attempts: int = 5,
+    backoff_base: float = 0.5,
+    backoff_cap: float = 8.0,
+    jitter_seed: int | None = 0,
+    max_retry_after: float = 60.0,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 30.0,
+    min_rate_limit_remaining: int = 0,
+    api_key_transport: str = "header",
+) -> Sequence[DltResource]:
+    """The NeoWs feed and browse resources. Every argument comes from ``[sources.neows]`` (see README.md).
+
+    Args:
+        base_url: API root up to ``/neo/rest/v1`` (live: ``https://api.nasa.gov/neo/rest/v1``); resolve
+            ``"replay"`` with :func:`open_base_url` first.
+        api_key: api.nasa.gov key (secret; ``DEMO_KEY`` when unset).
+        start_date: first feed date (``YYYY-MM-DD``); anchors the window grid.
+        end_date: last feed date, inclusive (``YYYY-MM-DD`` or ``today``, UTC).
+        window_days: ``end_date - start_date`` of one feed request, at most 7 (the API's limit).
+        lookback_days: most recent loaded dates fetched again each run, to pick up revisions.
+        browse_page_size: objects per browse page.
+        browse_start_page: first page of a browse sweep.
+        browse_max_pages: at most this many browse pages per run (0 disables browse).
+        browse_end_page: the sweep ends before this page (None: at the API's ``total_pages``); the next
+            run then starts a new sweep at ``browse_start_page``.
+        max_attempts: attempts per request, retries included.
+        backoff_base: first backoff wait in seconds (doubled per retry, jittered).
+        backoff_cap: longest backoff wait in seconds.
+        jitter_seed: seed of the jitter (None: unseeded).
+        max_retry_after: longest ``Retry-After`` honoured; a longer one gives up at once.
+        connect_timeout: seconds to connect.
+        read_timeout: seconds to wait for a response.
+        min_rate_limit_remaining: stop sending requests once ``X-RateLimit-Remaining`` is at or below this.
+        api_key_transport: ``header`` (``X-Api-Key``) or ``query`` (``api_key=``).
+
+    Returns:
+        The ``feed`` and ``browse`` resources.
+    """
+    if base_url.strip().lower() == REPLAY:
+        raise ValueError("base_url 'replay' must be resolved with open_base_url() (neows_pipeline.run() does it)")
+    client = NeoWsClient(
+        base_url,
+        api_key or DEMO_KEY,
+        policy=RetryPolicy(
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            jitter_seed=jitter_seed,
+            max_retry_after=max_retry_after,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        ),
+        min_rate_limit_remaining=min_rate_limit_remaining,
+        api_key_transport=api_key_transport,  # type: ignore[arg-type]
+    )
+    start, end = parse_day(start_date), parse_day(end_date)
+    plan_windows(start, end, window_days, lookback_days)  # validate the settings before any request
+    if browse_page_size < 1 or browse_start_page < 0 or browse_max_pages < 0:
+        raise ValueError("browse_page_size must be >= 1, browse_start_page and browse_max_pages >= 0")
+    return (
+        _feed_resource(client, start, end, window_days, lookback_days),
+        _browse_resource(client, browse_page_size, browse_start_page, browse_max_pages, browse_end_page),
+    )
+
+
+def _table(
+    resource: DltResource,
+    name: str,
+    primary_key: list[str],
+    merge_key: str | None,
+    columns: dict[str, Any],
+) -> None:
+    """Declare one of the tables a resource writes to (a dlt table variant: its own keys and columns)."""
+    resource.apply_hints(
+        table_name=name,
+        write_disposition="merge",
+        primary_key=primary_key,
+        merge_key=merge_key or "",
+        columns=columns,
+        schema_contract=SCHEMA_CONTRACT,
+        create_table_variant=True,
+    )
+
+
+def _with_rejected_table(resource: DltResource) -> DltResource:
+    _table(resource, REJECTED_RECORDS, ["request", "position"], None, REJECTED_COLUMNS)
+    return resource
+
+
+def _feed_resource(client: NeoWsClient, start: Any, end: Any, window_days: int, lookback_days: int) -> DltResource:
+    @dlt.resource(name="feed", table_name=ASTEROIDS, write_disposition="merge", schema_contract=SCHEMA_CONTRACT)
+    def feed() -> Iterator[Any]:
+        """Feed windows not loaded yet plus the lookback; asteroids of later windows win within a run."""
+        state = dlt.current.resource_state()
+        coverage = coverage_from_state(state.get("coverage"))
+        asteroids: dict[str, dict[str, Any]] = {}
+        for window in plan_windows(start, end, window_days, lookback_days, coverage):
+            params = {"start_date": window[0].isoformat(), "end_date": window[1].isoformat()}
+            try:
+                document = client.get("feed", params)
+            except RateLimitBudgetExhaustedError as exc:
+                logger.warning("%s: feed stops before %s..%s, the next run resumes there", exc, *window)
+                break
+            rows = feed_rows(document, window, _request("feed", params))
+            yield from _approaches_and_rejects(rows, CLOSE_APPROACHES)
+            asteroids.update((row["neo_reference_id"], row) for row in rows.objects)
+            coverage = merge_intervals([*coverage, window])
+            state["coverage"] = coverage_to_state(coverage)
+        if asteroids:
+            yield dlt.mark.with_table_name(list(asteroids.values()), ASTEROIDS)
+
+    _table(feed, ASTEROIDS, ["neo_reference_id"], None, ASTEROID_COLUMNS)
+    _table(feed, CLOSE_APPROACHES, list(CLOSE_APPROACH_KEY), "close_approach_date", CLOSE_APPROACH_COLUMNS)
+    return _with_rejected_table(feed)
+
+
+def _browse_resource(
+    client: NeoWsClient, page_size: int, start_page: int, max_pages: int, end_page: int | None
+) -> DltResource:
+    @dlt.resource(
+        name="browse", table_name=BROWSE_ASTEROIDS, write_disposition="merge", schema_contract=SCHEMA_CONTRACT
+    )
+    def browse() -> Iterator[Any]:
+        """Up to ``max_pages`` browse pages from where the last run stopped; a finished sweep starts over."""
+        state = dlt.current.resource_state()
+        resume = state.get("next_page") if state.get("page_size") == page_size else None
+        page = resume if resume is not None and (end_page is None or resume < end_page) else start_page
+        objects: dict[str, dict[str, Any]] = {}
+        approaches: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(max_pages):
+            params = {"page": page, "size": page_size}
+            try:
+                document = client.get("neo/browse", params)
+            except RateLimitBudgetExhaustedError as exc:
+                logger.warning("%s: browse stops before page %d, the next run resumes there", exc, page)
+                break
+            request = _request("neo/browse", params)
+            rows, meta = browse_rows(document, request)
+            if isinstance(meta.get("number"), int) and meta["number"] != page:
+                raise ValueError(f"{request}: the API answered page {meta['number']} for page {page}")
+            yield from _approaches_and_rejects(Rows(rejected=rows.rejected), BROWSE_CLOSE_APPROACHES)
+            for row in rows.objects:
+                objects[row["neo_reference_id"]] = row
+                approaches[row["neo_reference_id"]] = []
+            for approach in rows.approaches:
+                approaches[approach["neo_reference_id"]].append(approach)
+            page += 1
+            total_pages = meta.get("total_pages")
+            finished = (
+                not rows.objects
+                or (end_page is not None and page >= end_page)
+                or (isinstance(total_pages, int) and page >= total_pages)
+            )
+            state.update(next_page=start_page if finished else page, page_size=page_size)
+            if finished:
+                break
+        if objects:
+            yield dlt.mark.with_table_name(list(objects.values()), BROWSE_ASTEROIDS)
+            yield dlt.mark.with_table_name(
+                [row for rows_of_object in approaches.values() for row in rows_of_object], BROWSE_CLOSE_APPROACHES
+            )
+
+    _table(browse, BROWSE_ASTEROIDS, ["neo_reference_id"], None, BROWSE_ASTEROID_COLUMNS)
+    _table(browse, BROWSE_CLOSE_APPROACHES, list(CLOSE_APPROACH_KEY), "neo_reference_id", CLOSE_APPROACH_COLUMNS)
+    return _with_rejected_table(browse)
+
+
+def _approaches_and_rejects(rows: Rows, approaches_table: str) -> Iterator[Any]:
+    if rows.approaches:
+        yield dlt.mark.with_table_name(rows.approaches, approaches_table)
+    if rows.rejected:
+        yield dlt.mark.with_table_name(rows.rejected, REJECTED_RECORDS)
+
+
+def _request(path: str, params: dict[str, Any]) -> str:
+    """The request as stored with quarantined rows: endpoint and query, no host (replay ports vary), no key."""
+    return f"{path}?" + "&".join(f"{key}={value}" for key, value in params.items())

@@ -1,0 +1,200 @@
+"""Pure helpers of the NeoWs source: feed window planning, coverage state, and response-to-row mapping.
+
+Nothing here does I/O, so the planning rules are unit-tested on their own.
+
+**Feed windows** are laid on a fixed grid anchored at the configured ``start_date``: window ``k`` is
+``[start + k * (window_days + 1), start + k * (window_days + 1) + window_days]``, clipped to ``end_date``.
+A run fetches every grid window that contains a date still to fetch: dates of ``[start_date, end_date]``
+not covered yet, plus the last ``lookback_days`` covered dates (re-read to pick up revisions). Because
+the grid is fixed, a re-read asks for exactly the window it asked for before.
+
+**Coverage** (the resource state) is a list of disjoint, sorted ``[first, last]`` ISO date pairs: what
+has been loaded, so backfilling an earlier ``start_date`` fetches only the gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from extract_load.neows.settings import MAX_WINDOW_DAYS
+
+Interval = tuple[date, date]
+
+
+class FeedResponseError(ValueError):
+    """A feed or browse document that does not have the shape the API promises."""
+
+
+def parse_day(value: str | date, *, today: date | None = None) -> date:
+    """A ``date`` from ISO ``YYYY-MM-DD``, a ``date``, or ``"today"`` (UTC)."""
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if text.lower() == "today":
+        return today or datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a date: {value!r} (expected YYYY-MM-DD or 'today')") from None
+
+
+def _days(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, disjoint intervals covering the same dates (adjacent ones are joined)."""
+    merged: list[Interval] = []
+    for first, last in sorted(intervals):
+        if merged and first <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def coverage_from_state(raw: Iterable[Iterable[str]] | None) -> list[Interval]:
+    """Coverage read back from the resource state (ISO strings)."""
+    return merge_intervals((date.fromisoformat(first), date.fromisoformat(last)) for first, last in raw or [])
+
+
+def coverage_to_state(coverage: Iterable[Interval]) -> list[list[str]]:
+    """Coverage in the form the resource state stores (ISO strings)."""
+    return [[first.isoformat(), last.isoformat()] for first, last in merge_intervals(coverage)]
+
+
+def plan_windows(
+    start: date, end: date, window_days: int, lookback_days: int, covered: Iterable[Interval] = ()
+) -> list[Interval]:
+    """The feed windows to fetch this run (see the module docstring for the rules).
+
+    Args:
+        start: first date wanted; anchors the window grid.
+        end: last date wanted (inclusive).
+        window_days: ``end_date - start_date`` of a full window, 0 to 7.
+        lookback_days: how many of the most recent covered dates to fetch again.
+        covered: dates already loaded.
+
+    Returns:
+        ``(start_date, end_date)`` pairs in date order.
+    """
+    if not 0 <= window_days <= MAX_WINDOW_DAYS:
+        raise ValueError(f"window_days must be between 0 and {MAX_WINDOW_DAYS}, got {window_days}")
+    if lookback_days < 0:
+        raise ValueError(f"lookback_days must not be negative, got {lookback_days}")
+    if end < start:
+        raise ValueError(f"end_date {end} is before start_date {start}")
+    covered = merge_intervals(covered)
+    covered_days = {day for first, last in covered for day in _days(max(first, start), min(last, end))}
+    wanted = set(_days(start, end)) - covered_days
+    if covered and lookback_days:
+        latest = max(last for _, last in covered)
+        wanted |= covered_days & set(_days(latest - timedelta(days=lookback_days - 1), latest))
+    windows = []
+    window_start = start
+    while window_start <= end:
+        window_end = min(window_start + timedelta(days=window_days), end)
+        if any(day in wanted for day in _days(window_start, window_end)):
+            windows.append((window_start, window_end))
+        window_start = window_end + timedelta(days=1)
+    return windows
+
+
+def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects become ``parent__child`` columns (dlt's naming); lists stay values (JSON columns)."""
+    row: dict[str, Any] = {}
+    for key, value in document.items():
+        if isinstance(value, dict):
+            row.update(flatten(value, f"{prefix}{key}__"))
+        else:
+            row[f"{prefix}{key}"] = value
+    return row
+
+
+@dataclass
+class Rows:
+    """Rows mapped from one response: objects, their close approaches, and quarantined records."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    approaches: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def object_rows(neo: Any, request: str, position: str, rows: Rows) -> None:
+    """Append one NEO object (feed, browse or lookup shape) and its close approaches to ``rows``.
+
+    An object without ``neo_reference_id`` (the one key every era has; ``id`` is missing in 2016), or an
+    approach without its date or orbiting body, cannot be merged: it is quarantined with the reason.
+    """
+    if not isinstance(neo, dict) or not isinstance(neo.get("neo_reference_id"), str | int):
+        rows.rejected.append(_rejected(request, position, "object without neo_reference_id", neo))
+        return
+    neo = dict(neo)
+    neo_id = str(neo["neo_reference_id"])
+    approaches = neo.pop("close_approach_data", None) or []
+    rows.objects.append(flatten({**neo, "neo_reference_id": neo_id}))
+    for index, approach in enumerate(approaches):
+        where = f"{position}.close_approach_data[{index}]"
+        if (
+            not isinstance(approach, dict)
+            or not approach.get("close_approach_date")
+            or not approach.get("orbiting_body")
+        ):
+            rows.rejected.append(_rejected(request, where, "close approach without date or orbiting_body", approach))
+            continue
+        rows.approaches.append({"neo_reference_id": neo_id, **flatten(approach)})
+
+
+def feed_rows(document: dict[str, Any], window: Interval, request: str) -> Rows:
+    """Rows of one feed response, after checking it answers the window asked for.
+
+    Raises:
+        FeedResponseError: no ``near_earth_objects`` mapping, a date key outside the window, or an
+            ``element_count`` that disagrees with the objects delivered.
+    """
+    by_date = document.get("near_earth_objects")
+    if not isinstance(by_date, dict):
+        raise FeedResponseError(f"{request}: no 'near_earth_objects' object in the response")
+    rows = Rows()
+    count = 0
+    for day in sorted(by_date):
+        try:
+            inside = window[0] <= date.fromisoformat(day) <= window[1]
+        except ValueError:
+            inside = False
+        if not inside:
+            raise FeedResponseError(f"{request}: date key {day!r} is outside the requested window")
+        objects = by_date[day] if isinstance(by_date[day], list) else [by_date[day]]
+        for index, neo in enumerate(objects):
+            count += 1
+            object_rows(neo, request, f"near_earth_objects.{day}[{index}]", rows)
+    expected = document.get("element_count")
+    if isinstance(expected, int) and expected != count:
+        raise FeedResponseError(f"{request}: element_count is {expected} but {count} objects were delivered")
+    return rows
+
+
+def browse_rows(document: dict[str, Any], request: str) -> tuple[Rows, dict[str, Any]]:
+    """Rows of one browse page and its ``page`` object (``number``, ``size``, ``total_pages``...).
+
+    Raises:
+        FeedResponseError: no ``near_earth_objects`` list or no ``page`` object.
+    """
+    objects = document.get("near_earth_objects")
+    page = document.get("page")
+    if not isinstance(objects, list) or not isinstance(page, dict):
+        raise FeedResponseError(f"{request}: a browse page needs a 'near_earth_objects' list and a 'page' object")
+    rows = Rows()
+    for index, neo in enumerate(objects):
+        object_rows(neo, request, f"near_earth_objects[{index}]", rows)
+    return rows, page
+
+
+def _rejected(request: str, position: str, reason: str, payload: Any) -> dict[str, Any]:
+    return {"request": request, "position": position, "reason": reason, "payload": payload}
