@@ -46,10 +46,10 @@ def replay() -> Iterator[ReplayServer]:
 def load_neows(warehouse_env: WarehouseTarget, replay: ReplayServer) -> Callable[..., Any]:
     """Run the NeoWs source against ``replay`` into the test's warehouse; keyword args override settings."""
 
-    def run(**settings: Any) -> Any:
+    def run(refresh: str | None = None, **settings: Any) -> Any:
         pipeline = dlt.pipeline(pipeline_name="neows", destination="postgres", dataset_name=RAW)
         options = {**FAST_HTTP, **ONE_WINDOW, **NO_BROWSE, **settings}
-        return pipeline.run(neows_source(base_url=replay.base_url, **options))
+        return pipeline.run(neows_source(base_url=replay.base_url, **options), refresh=refresh)
 
     return run
 
