@@ -7,12 +7,14 @@ from decimal import Decimal
 from tests.adapter.conftest import DbtProject, query, relation_names
 from tests.warehouse_checksums import table_checksums
 
-PYTHON_MODELS = [
+MART_MODELS = [
     "py_events_append",
     "py_events_delete_insert",
     "py_events_merge",
     "py_type_roundtrip",
     "py_user_totals",
+    "sql_events_merge",
+    "sql_user_counts",
 ]
 
 
@@ -30,7 +32,7 @@ def column_types(project: DbtProject, schema: str, table: str) -> dict[str, str]
 
 def test_build_runs_python_models_with_their_tests(built_pyproj: DbtProject) -> None:
     relations = relation_names(built_pyproj.target)
-    assert [f"marts.{name}" for name in PYTHON_MODELS] == [r for r in relations if r.startswith("marts.")]
+    assert [f"marts.{name}" for name in MART_MODELS] == [r for r in relations if r.startswith("marts.")]
     assert not [r for r in relations if "__dbt" in r], "temporary or backup relations were left behind"
 
 
@@ -100,4 +102,4 @@ def test_rerun_is_idempotent(pyproj: DbtProject) -> None:
     pyproj.dbt("build")
     assert table_checksums(pyproj.target, ["marts"]) == first
     assert relation_names(pyproj.target) == relations
-    assert len(first) == len(PYTHON_MODELS)
+    assert len(first) == len(MART_MODELS)
