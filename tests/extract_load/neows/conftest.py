@@ -32,7 +32,7 @@ FAST_HTTP = {
 
 # the feed window and browse page each test loads unless it says otherwise
 ONE_WINDOW = {"start_date": "2025-03-10", "end_date": "2025-03-17", "window_days": 7, "lookback_days": 7}
-NO_BROWSE = {"browse_max_pages": 0}
+NO_BROWSE = {"browse_max_pages": 0, "browse_end_page": None, "browse_start_page": 0}
 
 
 @pytest.fixture
@@ -46,10 +46,13 @@ def replay() -> Iterator[ReplayServer]:
 def load_neows(warehouse_env: WarehouseTarget, replay: ReplayServer) -> Callable[..., Any]:
     """Run the NeoWs source against ``replay`` into the test's warehouse; keyword args override settings."""
 
-    def run(refresh: str | None = None, **settings: Any) -> Any:
+    def run(refresh: str | None = None, resources: tuple[str, ...] = (), **settings: Any) -> Any:
         pipeline = dlt.pipeline(pipeline_name="neows", destination="postgres", dataset_name=RAW)
         options = {**FAST_HTTP, **ONE_WINDOW, **NO_BROWSE, **settings}
-        return pipeline.run(neows_source(base_url=replay.base_url, **options), refresh=refresh)
+        source = neows_source(base_url=replay.base_url, **options)
+        if resources:
+            source = source.with_resources(*resources)
+        return pipeline.run(source, refresh=refresh)
 
     return run
 
