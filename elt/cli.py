@@ -15,11 +15,13 @@ from collections.abc import Callable, Sequence
 
 from elt.connection import server_version
 from elt.dbt_invocation import DbtSession
+from elt.demo_data import demo_generator, describe
 from elt.errors import EltError
-from elt.pipelines import discover_pipelines, load_entry_point, select_pipelines
+from elt.pipelines import describe_load, discover_pipelines, load_entry_point, select_pipelines
 from elt.project import ProjectPaths
 from elt.summary import count_relations, format_counts
 from elt.warehouse import Warehouse
+from extract_load.demo_data.generator import DemoData
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,7 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     docs = add("docs", _cmd_docs, "generate dbt docs (and serve them with --serve)")
     docs.add_argument("--serve", action="store_true", help="serve the docs after generating them")
     docs.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
-    add("demo", _cmd_demo, "the whole job: start the warehouse, load, transform, build docs, summarise")
+    demo_data = add("demo-data", _cmd_demo_data, "write the demo application database and transaction drops")
+    demo_data.add_argument("--next-day", action="store_true", help="add the next day: user changes and a new drop")
+    add(
+        "demo",
+        _cmd_demo,
+        "the whole job on demo data: warehouse, demo data, load, next-day delta, load, dbt build, docs, summary",
+    )
     return parser
 
 
@@ -163,6 +171,17 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    warehouse = _warehouse()
+    _bring_up(warehouse)
+    generator = demo_generator(warehouse)
+    if args.next_day:
+        print(describe(generator.next_day()))
+        return 0
+    _generate_base(generator)
+    return 0
+
+
 def _cmd_demo(_: argparse.Namespace) -> int:
     warehouse = _warehouse()
     timings: list[tuple[str, float]] = []
@@ -175,7 +194,12 @@ def _cmd_demo(_: argparse.Namespace) -> int:
 
     session = DbtSession(warehouse.paths)
     step("warehouse", lambda: _bring_up(warehouse))
+    generator = demo_generator(warehouse)
+    step("demo data (base period)", lambda: _generate_base(generator))
     step("extract-load", lambda: _run_pipelines(warehouse, []))
+    if generator.state().days_added == 0:
+        step("demo data (next day)", lambda: print(describe(generator.next_day())))
+        step("extract-load (next-day delta)", lambda: _run_pipelines(warehouse, []))
     step("transform (dbt build)", lambda: session.invoke("build"))
     step("docs (dbt docs generate)", lambda: session.invoke("docs", "generate"))
 
@@ -189,14 +213,19 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def _generate_base(generator: DemoData) -> None:
+    base = generator.generate_base()
+    print(describe(base) if base else f"demo data already generated (state: {generator.state_file})")
+
+
 def _run_pipelines(warehouse: Warehouse, wanted: list[str]) -> None:
     pipelines = select_pipelines(discover_pipelines(warehouse.paths.extract_load_dir), wanted)
     if not pipelines:
         print(f"no pipelines in {warehouse.paths.extract_load_dir} (extract_load/<source>_pipeline.py)")
         return
     for name, script in pipelines.items():
-        print(f"-- loading {name}", flush=True)
-        print(load_entry_point(script)(), flush=True)
+        print(f"-- {name}", flush=True)
+        print(describe_load(load_entry_point(script)()), flush=True)
 
 
 if __name__ == "__main__":

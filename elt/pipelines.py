@@ -44,6 +44,23 @@ def load_entry_point(script: Path) -> Callable[[], object]:
     return entry
 
 
+def describe_load(result: object) -> str:
+    """Rows extracted per table by a dlt run (from its extract step), or the result's own text."""
+    trace = getattr(getattr(result, "pipeline", None), "last_trace", None)
+    extract = getattr(trace, "last_extract_info", None) if trace else None
+    if extract is None:
+        return str(result)
+    counts: dict[str, int] = {}
+    for package in extract.metrics.values():
+        for step in package:
+            for table, metrics in step["table_metrics"].items():
+                if not table.startswith("_dlt"):
+                    counts[table] = counts.get(table, 0) + metrics.items_count
+    if not counts:
+        return "   nothing new"
+    return "\n".join(f"   {table:<28} {rows:>10,} rows" for table, rows in sorted(counts.items()))
+
+
 def _import_script(script: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"elt_pipeline_{script.stem}", script)
     if spec is None or spec.loader is None:

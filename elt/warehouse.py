@@ -12,7 +12,9 @@ from elt.project import ProjectPaths
 from elt.warehouse_target import WarehouseTarget
 
 WAREHOUSE_URL_ENV = "WAREHOUSE_URL"
+APP_DB_URL_ENV = "APP_DB_URL"
 EMBEDDED_DATABASE = "warehouse"
+DEMO_APP_DATABASE = "app"
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,21 @@ class Warehouse:
         apply_bootstrap(self.target)
         return notes
 
+    @property
+    def demo_app_target(self) -> WarehouseTarget:
+        """The demo application database: database ``app`` on the warehouse's server."""
+        return self.target.with_database(DEMO_APP_DATABASE)
+
+    def app_db_url(self) -> str:
+        """SQLAlchemy URL of the application database: ``APP_DB_URL``, else the demo database."""
+        configured = os.environ.get(APP_DB_URL_ENV, "").strip()
+        return configured or self.demo_app_target.url().replace("postgresql://", "postgresql+psycopg://", 1)
+
     def environment(self) -> dict[str, str]:
         """Every variable dbt, dlt and the project's code need to reach this warehouse."""
         return {
             **self.target.environment(),
+            APP_DB_URL_ENV: self.app_db_url(),
             "DBT_PROFILES_DIR": str(self.paths.profiles_dir),
             "DBT_PROJECT_DIR": str(self.paths.dbt_project_dir),
             "DLT_PROJECT_DIR": str(self.paths.root),

@@ -43,7 +43,14 @@ def test_readme_demo_command_runs_the_whole_chain(tmp_path):
         result = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         summary = result.stdout.split("== summary ==", 1)[1]
-        assert "marts.dim_dates" in summary
+        for relation in (
+            "marts.dim_dates",
+            "raw_transactions.transactions",
+            "raw_transactions.rejected_rows",
+            "raw_app.users",
+        ):
+            assert relation in summary, relation
+        assert "== extract-load (next-day delta) ==" in result.stdout
         assert (checkout / "dbt_project" / "target" / "index.html").exists()
         assert (checkout / "dbt_project" / "target" / "catalog.json").exists()
         assert (checkout / ".warehouse" / "pgdata" / "PG_VERSION").exists()
