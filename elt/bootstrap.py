@@ -12,6 +12,7 @@ from elt.errors import EltError
 from elt.warehouse_target import WarehouseTarget
 
 RAW_SCHEMAS = ("raw_neows", "raw_transactions", "raw_app")
+OPS_SCHEMA = "raw_ops"
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "marts_pii", "snapshots")
 MAINTENANCE_DATABASE = "postgres"
 

@@ -17,7 +17,8 @@ from elt.connection import server_version
 from elt.dbt_invocation import DbtSession
 from elt.demo_data import demo_generator, describe
 from elt.errors import EltError
-from elt.pipelines import describe_load, discover_pipelines, load_entry_point, select_pipelines
+from elt.pipeline_runs import PipelineRun, RunCounts, count_rows, first_line
+from elt.pipelines import describe_load, discover_pipelines, extracted_rows, load_entry_point, select_pipelines
 from elt.project import ProjectPaths
 from elt.summary import count_relations, format_counts
 from elt.warehouse import Warehouse
@@ -53,7 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     add("env", _cmd_env, 'print export lines for dbt and dlt: eval "$(elt env)"')
     run = add("exec", _cmd_exec, "run a command with the warehouse up and its environment exported")
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
-    load = add("load", _cmd_load, "run the dlt pipelines (all, or the named sources)")
+    load = add(
+        "load",
+        _cmd_load,
+        "run the dlt pipelines (all, or the named sources); exit 0: all loaded, 3: some records quarantined, "
+        "1: a pipeline failed",
+    )
     load.add_argument("sources", nargs="*", help="source names, e.g. transactions app_db neows")
     add("transform", _cmd_transform, "run dbt build")
     docs = add("docs", _cmd_docs, "generate dbt docs (and serve them with --serve)")
@@ -149,8 +155,7 @@ def _cmd_exec(args: argparse.Namespace) -> int:
 def _cmd_load(args: argparse.Namespace) -> int:
     warehouse = _warehouse()
     _bring_up(warehouse)
-    _run_pipelines(warehouse, args.sources)
-    return 0
+    return _load_exit_code(_run_pipelines(warehouse, args.sources))
 
 
 def _cmd_transform(_: argparse.Namespace) -> int:
@@ -196,10 +201,10 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     step("warehouse", lambda: _bring_up(warehouse))
     generator = demo_generator(warehouse)
     step("demo data (base period)", lambda: _generate_base(generator))
-    step("extract-load", lambda: _run_pipelines(warehouse, []))
+    step("extract-load", lambda: _require_loaded(_run_pipelines(warehouse, [])))
     if generator.state().days_added == 0:
         step("demo data (next day)", lambda: print(describe(generator.next_day())))
-        step("extract-load (next-day delta)", lambda: _run_pipelines(warehouse, []))
+        step("extract-load (next-day delta)", lambda: _require_loaded(_run_pipelines(warehouse, [])))
     step("transform (dbt build)", lambda: session.invoke("build"))
     step("docs (dbt docs generate)", lambda: session.invoke("docs", "generate"))
 
@@ -218,14 +223,45 @@ def _generate_base(generator: DemoData) -> None:
     print(describe(base) if base else f"demo data already generated (state: {generator.state_file})")
 
 
-def _run_pipelines(warehouse: Warehouse, wanted: list[str]) -> None:
+def _run_pipelines(warehouse: Warehouse, wanted: list[str]) -> dict[str, RunCounts | None]:
+    """Run the pipelines one after the other; a failed one is reported and the others still run."""
     pipelines = select_pipelines(discover_pipelines(warehouse.paths.extract_load_dir), wanted)
     if not pipelines:
         print(f"no pipelines in {warehouse.paths.extract_load_dir} (extract_load/<source>_pipeline.py)")
-        return
+    outcomes: dict[str, RunCounts | None] = {}
     for name, script in pipelines.items():
         print(f"-- {name}", flush=True)
-        print(describe_load(load_entry_point(script)()), flush=True)
+        try:
+            with PipelineRun(warehouse.target, name) as run:
+                per_table = extracted_rows(load_entry_point(script)())
+                outcomes[name] = count_rows(per_table)
+                run.succeeded(outcomes[name])
+        except EltError:
+            raise
+        except Exception as exc:
+            outcomes[name] = None
+            print(f"   FAILED: {first_line(exc)}", file=sys.stderr, flush=True)
+            continue
+        print(describe_load(per_table), flush=True)
+    return outcomes
+
+
+def _require_loaded(outcomes: dict[str, RunCounts | None]) -> None:
+    failed = [name for name, counts in outcomes.items() if counts is None]
+    if failed:
+        raise EltError(f"pipeline(s) {', '.join(failed)} failed (reason above; history in raw_ops.pipeline_runs)")
+
+
+def _load_exit_code(outcomes: dict[str, RunCounts | None]) -> int:
+    """0 when every pipeline succeeded, 3 when some records were quarantined, 1 when a pipeline failed."""
+    failed = [name for name, counts in outcomes.items() if counts is None]
+    partial = [name for name, counts in outcomes.items() if counts is not None and counts.rejected]
+    summary = ", ".join(f"{name}: {'failed' if counts is None else counts.status}" for name, counts in outcomes.items())
+    if outcomes:
+        print(f"load finished: {summary} (history: raw_ops.pipeline_runs)")
+    if failed:
+        return 1
+    return 3 if partial else 0
 
 
 if __name__ == "__main__":

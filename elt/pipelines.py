@@ -44,18 +44,21 @@ def load_entry_point(script: Path) -> Callable[[], object]:
     return entry
 
 
-def describe_load(result: object) -> str:
-    """Rows extracted per table by a dlt run (from its extract step), or the result's own text."""
+def extracted_rows(result: object) -> dict[str, int]:
+    """Rows per table (dlt's own tables excluded) that a dlt run extracted, from its trace."""
     trace = getattr(getattr(result, "pipeline", None), "last_trace", None)
     extract = getattr(trace, "last_extract_info", None) if trace else None
-    if extract is None:
-        return str(result)
     counts: dict[str, int] = {}
-    for package in extract.metrics.values():
+    for package in extract.metrics.values() if extract else ():
         for step in package:
             for table, metrics in step["table_metrics"].items():
                 if not table.startswith("_dlt"):
                     counts[table] = counts.get(table, 0) + metrics.items_count
+    return counts
+
+
+def describe_load(counts: dict[str, int]) -> str:
+    """Rows per table, one line each."""
     if not counts:
         return "   nothing new"
     return "\n".join(f"   {table:<28} {rows:>10,} rows" for table, rows in sorted(counts.items()))

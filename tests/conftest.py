@@ -9,6 +9,7 @@ server started in a temporary folder for the session and deleted afterwards. Eac
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,13 +34,17 @@ def repo_paths() -> ProjectPaths:
 
 
 @pytest.fixture(scope="session")
-def server_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseTarget]:
-    """Superuser connection target (maintenance database) of the session's PostgreSQL server."""
+def server_admin() -> Iterator[WarehouseTarget]:
+    """Superuser connection target (maintenance database) of the session's PostgreSQL server.
+
+    The embedded server lives in a folder of its own, not under pytest's ``tmp_path`` root: pytest prunes
+    old ``pytest-N`` folders, which would delete a server still used by a concurrent pytest session.
+    """
     url = os.environ.get("WAREHOUSE_URL", "").strip()
     if url:
         yield WarehouseTarget.from_url(url).with_database("postgres")
         return
-    server = EmbeddedServer(home=tmp_path_factory.mktemp("session-warehouse"))
+    server = EmbeddedServer(home=Path(tempfile.mkdtemp(prefix="elt-test-warehouse-")))
     server.start()
     try:
         yield server.target("postgres")

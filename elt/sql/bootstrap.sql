@@ -1,7 +1,7 @@
 -- Fixed schemas and least-privilege roles of the warehouse (idempotent; safe to run on every start).
 -- Used by `elt up` and, unchanged, as the docker-compose init script.
 -- Roles are server-wide, so they are prefixed with the database name:
---   <db>_loader       dlt: owns raw_* (and dlt's raw_*_staging), nothing else
+--   <db>_loader       dlt: owns raw_* (and dlt's raw_*_staging, and raw_ops: elt's run history), nothing else
 --   <db>_transformer  dbt: reads raw_*, owns staging, intermediate, marts, marts_pii, snapshots
 --   <db>_reporter     analysts: reads marts only (no raw_*, no PII in marts_pii or snapshots)
 do $bootstrap$
@@ -39,6 +39,26 @@ begin
             loader, schema_name, transformer
         );
     end loop;
+
+    -- run history and locks of `elt load` (written by the loader, readable by dbt for monitoring)
+    execute format('create schema if not exists raw_ops authorization %I', loader);
+    execute format('alter schema raw_ops owner to %I', loader);
+    create table if not exists raw_ops.pipeline_runs (
+        run_id uuid primary key,
+        pipeline text not null,
+        status text not null check (status in ('running', 'success', 'partial', 'failed', 'crashed')),
+        started_at timestamptz not null,
+        finished_at timestamptz,
+        rows_extracted bigint,
+        rows_loaded bigint,
+        rows_rejected bigint,
+        error text,
+        host text not null,
+        pid integer not null
+    );
+    execute format('alter table raw_ops.pipeline_runs owner to %I', loader);
+    execute format('grant usage on schema raw_ops to %I', transformer);
+    execute format('grant select on raw_ops.pipeline_runs to %I', transformer);
 
     foreach schema_name in array array['staging', 'intermediate', 'marts', 'marts_pii', 'snapshots'] loop
         execute format('create schema if not exists %I authorization %I', schema_name, transformer);
