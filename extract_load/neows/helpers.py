@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from extract_load.neows.settings import MAX_WINDOW_DAYS
+from dlt.common.schema.typing import TColumnSchema
+
+from extract_load.neows.settings import (
+    ASTEROID_COLUMNS,
+    BROWSE_ASTEROID_COLUMNS,
+    CLOSE_APPROACH_COLUMNS,
+    MAX_WINDOW_DAYS,
+)
 
 Interval = tuple[date, date]
 
@@ -117,6 +124,30 @@ def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return row
 
 
+_ACCEPTED_TYPES: dict[str, tuple[type, ...]] = {
+    "text": (str, int, float),
+    "double": (int, float),
+    "bigint": (int,),
+    "bool": (bool,),
+}
+
+
+def type_violation(row: dict[str, Any], columns: dict[str, TColumnSchema]) -> str | None:
+    """Why ``row`` does not fit the declared column types (None if it does; undeclared columns pass).
+
+    Checked before dlt sees the row, so a bad value is quarantined during extract instead of failing dlt's
+    normalize step (the schema contract freezes data types) after the extract has been committed.
+    """
+    for name, value in row.items():
+        declared = columns.get(name, {}).get("data_type")
+        if value is None or declared not in _ACCEPTED_TYPES:
+            continue
+        bad_bool = isinstance(value, bool) and declared != "bool"
+        if bad_bool or not isinstance(value, _ACCEPTED_TYPES[declared]):
+            return f"{name}: expected {declared}, got {type(value).__name__} {value!r:.40}"
+    return None
+
+
 @dataclass
 class Rows:
     """Rows mapped from one response: objects, their close approaches, and quarantined records."""
@@ -126,11 +157,14 @@ class Rows:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def object_rows(neo: Any, request: str, position: str, rows: Rows) -> None:
+def object_rows(
+    neo: Any, request: str, position: str, rows: Rows, columns: dict[str, TColumnSchema] = ASTEROID_COLUMNS
+) -> None:
     """Append one NEO object (feed, browse or lookup shape) and its close approaches to ``rows``.
 
-    An object without ``neo_reference_id`` (the one key every era has; ``id`` is missing in 2016), or an
-    approach without its date or orbiting body, cannot be merged: it is quarantined with the reason.
+    An object without ``neo_reference_id`` (the one key every era has; ``id`` is missing in 2016), an
+    approach without its date or orbiting body, or a value that does not fit its declared column type is
+    quarantined with the reason instead (an object's approaches are checked on their own).
     """
     if not isinstance(neo, dict) or not isinstance(neo.get("neo_reference_id"), str | int):
         rows.rejected.append(_rejected(request, position, "object without neo_reference_id", neo))
@@ -138,7 +172,11 @@ def object_rows(neo: Any, request: str, position: str, rows: Rows) -> None:
     neo = dict(neo)
     neo_id = str(neo["neo_reference_id"])
     approaches = neo.pop("close_approach_data", None) or []
-    rows.objects.append(flatten({**neo, "neo_reference_id": neo_id}))
+    row = flatten({**neo, "neo_reference_id": neo_id})
+    if violation := type_violation(row, columns):
+        rows.rejected.append(_rejected(request, position, violation, neo))
+    else:
+        rows.objects.append(row)
     for index, approach in enumerate(approaches):
         where = f"{position}.close_approach_data[{index}]"
         if (
@@ -148,7 +186,11 @@ def object_rows(neo: Any, request: str, position: str, rows: Rows) -> None:
         ):
             rows.rejected.append(_rejected(request, where, "close approach without date or orbiting_body", approach))
             continue
-        rows.approaches.append({"neo_reference_id": neo_id, **flatten(approach)})
+        approach_row = {"neo_reference_id": neo_id, **flatten(approach)}
+        if violation := type_violation(approach_row, CLOSE_APPROACH_COLUMNS):
+            rows.rejected.append(_rejected(request, where, violation, approach))
+            continue
+        rows.approaches.append(approach_row)
 
 
 def feed_rows(document: dict[str, Any], window: Interval, request: str) -> Rows:
@@ -192,7 +234,7 @@ def browse_rows(document: dict[str, Any], request: str) -> tuple[Rows, dict[str,
         raise FeedResponseError(f"{request}: a browse page needs a 'near_earth_objects' list and a 'page' object")
     rows = Rows()
     for index, neo in enumerate(objects):
-        object_rows(neo, request, f"near_earth_objects[{index}]", rows)
+        object_rows(neo, request, f"near_earth_objects[{index}]", rows, BROWSE_ASTEROID_COLUMNS)
     return rows, page
 
 

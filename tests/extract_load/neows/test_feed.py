@@ -167,22 +167,34 @@ def test_objects_seen_in_several_windows_keep_every_approach_and_the_latest_attr
     ]
 
 
-def test_unkeyable_objects_are_quarantined_and_the_rest_loads(load_neows, warehouse_env, replay, recorded_copy):
+def test_unkeyable_or_mistyped_records_are_quarantined_and_the_rest_loads(
+    load_neows, warehouse_env, replay, recorded_copy
+):
     broken = recorded_copy("feed_2015-09-07_2015-09-08.json")
     document = json.loads(broken.read_text())
     del document["near_earth_objects"]["2015-09-08"][2]["neo_reference_id"]
+    document["near_earth_objects"]["2015-09-08"][3]["absolute_magnitude_h"] = "bright"
     broken.write_text(json.dumps(document))
     replay.layer(broken.parent)
     load_neows(**_window_settings("2015-09-07", "2015-09-08"))
-    assert query(warehouse_env, f"select count(*) from {RAW}.asteroids") == [(24,)]
-    assert query(warehouse_env, f"select request, position, reason, payload->>'name' from {RAW}.rejected_records") == [
+    assert query(warehouse_env, f"select count(*) from {RAW}.asteroids") == [(23,)]
+    assert query(warehouse_env, f"select count(*) from {RAW}.close_approaches") == [(24,)]
+    assert query(
+        warehouse_env, f"select request, position, reason, payload->>'name' from {RAW}.rejected_records order by 2"
+    ) == [
         (
             "feed?start_date=2015-09-07&end_date=2015-09-08",
-            "near_earth_objects.2015-09-08[2]",
-            "object without neo_reference_id",
-            document["near_earth_objects"]["2015-09-08"][2]["name"],
+            f"near_earth_objects.2015-09-08[{index}]",
+            reason,
+            document["near_earth_objects"]["2015-09-08"][index]["name"],
         )
+        for index, reason in [
+            (2, "object without neo_reference_id"),
+            (3, "absolute_magnitude_h: expected double, got str 'bright'"),
+        ]
     ]
+    assert "absolute_magnitude_h" in columns(warehouse_env, "asteroids")
+    assert not [name for name in columns(warehouse_env, "asteroids") if "__v_" in name]
 
 
 def test_rate_limit_floor_stops_cleanly_and_the_next_run_resumes(warehouse_env, tmp_path, load_neows, replay):

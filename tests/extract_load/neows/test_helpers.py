@@ -17,8 +17,9 @@ from extract_load.neows.helpers import (
     merge_intervals,
     parse_day,
     plan_windows,
+    type_violation,
 )
-from extract_load.neows.settings import RECORDED_DIR
+from extract_load.neows.settings import ASTEROID_COLUMNS, RECORDED_DIR
 
 
 def d(text: str) -> date:
@@ -130,3 +131,23 @@ def test_unkeyable_records_are_quarantined_with_position_and_reason():
         ("near_earth_objects[3].close_approach_data[0]", "close approach without date or orbiting_body"),
     ]
     assert rows.rejected[0]["payload"]["name"] == document["near_earth_objects"][1]["name"]
+
+
+def test_values_that_do_not_fit_their_declared_type_are_quarantined_before_dlt_sees_them():
+    document = _feed("feed_2015-09-07_2015-09-08.json")
+    objects = document["near_earth_objects"]["2015-09-07"]
+    objects[0]["absolute_magnitude_h"] = "bright"
+    objects[1]["is_sentry_object"] = "no"
+    objects[2]["close_approach_data"][0]["epoch_date_close_approach"] = 1.5
+    objects[3]["absolute_magnitude_h"] = 21  # an int in a double column is fine (2022 era)
+    rows = feed_rows(document, windows("2015-09-07..2015-09-08")[0], "feed?x")
+    assert [r["reason"] for r in rows.rejected] == [
+        "absolute_magnitude_h: expected double, got str 'bright'",
+        "is_sentry_object: expected bool, got str 'no'",
+        "epoch_date_close_approach: expected bigint, got float 1.5",
+    ]
+    assert rows.rejected[2]["position"] == "near_earth_objects.2015-09-07[2].close_approach_data[0]"
+    assert (len(rows.objects), len(rows.approaches)) == (23, 24)
+    assert type_violation({"absolute_magnitude_h": True}, ASTEROID_COLUMNS) == (
+        "absolute_magnitude_h: expected double, got bool True"
+    )
