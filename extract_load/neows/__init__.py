@@ -9,7 +9,8 @@ Tables (all merged, so reruns and overlapping windows leave the same rows):
   replaces every approach stored for its dates, so a revised response leaves no stale approach behind.
 - ``browse_asteroids`` / ``browse_close_approaches``: browse objects with their orbital elements, and
   their full approach lists (replaced whole per object: ``neo_reference_id`` is the merge key).
-- ``rejected_records``: objects or approaches that cannot be keyed, with request, position and reason.
+- ``rejected_records``: objects or approaches that cannot be keyed or hold a value of the wrong type, with
+  request, position, reason and payload.
 
 State and atomicity: the feed's coverage and the browse's next page live in dlt's resource state, which
 dlt saves in the same load package as the rows. dlt extracts everything before it loads, so a request that
