@@ -57,7 +57,12 @@ def test_ls_and_selectors_find_python_models(built_pyproj: DbtProject) -> None:
     ]
     assert ls("--select", "+py_user_totals+") == ["py_user_totals", "sql_user_counts", "stg_events"]
     assert ls("--select", "path:models/marts/py_type_roundtrip.py") == ["py_type_roundtrip"]
-    assert ls("--select", "source:raw_app.type_samples+") == ["py_type_roundtrip"]
+    assert ls("--select", "source:raw_app.type_samples+") == [
+        "py_fixed_width_dense",
+        "py_fixed_width_roundtrip",
+        "py_type_roundtrip",
+        "stg_fixed_width_samples",
+    ]
 
 
 def test_two_python_models_run_concurrently(pyproj: DbtProject) -> None:

@@ -11,6 +11,8 @@ MART_MODELS = [
     "py_events_append",
     "py_events_delete_insert",
     "py_events_merge",
+    "py_fixed_width_dense",
+    "py_fixed_width_roundtrip",
     "py_type_roundtrip",
     "py_user_totals",
     "sql_events_merge",
@@ -103,3 +105,19 @@ def test_rerun_is_idempotent(pyproj: DbtProject) -> None:
     assert table_checksums(pyproj.target, ["marts"]) == first
     assert relation_names(pyproj.target) == relations
     assert len(first) == len(MART_MODELS)
+
+
+def test_fixed_width_columns_round_trip_through_binary_copy(built_pyproj: DbtProject) -> None:
+    # both read through binary COPY; the dense one (rows 1 and 4 hold NULLs) is written through binary COPY too
+    for model, rows in [("py_fixed_width_roundtrip", "true"), ("py_fixed_width_dense", "sample_id not in (1, 4)")]:
+        source = f"select * from staging.stg_fixed_width_samples where {rows}"
+        differences = query(
+            built_pyproj.target,
+            f"({source} except all select * from marts.{model}) union all "
+            f"(select * from marts.{model} except all {source})",
+        )
+        assert differences == [], model
+        assert column_types(built_pyproj, "marts", model) == column_types(
+            built_pyproj, "staging", "stg_fixed_width_samples"
+        )
+    assert query(built_pyproj.target, "select count(*) from marts.py_fixed_width_dense") == [(5,)]

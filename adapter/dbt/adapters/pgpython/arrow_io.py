@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from dbt.adapters.pgpython import binary_copy
 from dbt.adapters.pgpython.pg_types import (
     DATE,
     FLOAT4,
@@ -64,7 +65,7 @@ def plan_read(cursor: object, query: str) -> list[ReadColumn]:
     for description in cursor.description:  # type: ignore[attr-defined]
         pg = PgType.from_description(description)
         name = description.name
-        col = f"pgpython_q.{quote_identifier(name)}"
+        col = _column_sql(name)
         arrow_type = arrow_type_for_read(pg)
         csv_type = arrow_type
         select_sql = col
@@ -90,6 +91,15 @@ def read_query(connection: object, query: str) -> pa.Table:
     """
     with connection.cursor() as cursor:  # type: ignore[attr-defined]
         columns = plan_read(cursor, query)
+        if columns and all(binary_copy.readable(c.pg) for c in columns):
+            selects = ", ".join(
+                f"{expression} as {quote_identifier(f'c{i}_{j}')}"
+                for i, c in enumerate(columns)
+                for j, expression in enumerate(binary_copy.read_select(c.pg, _column_sql(c.name)))
+            )
+            sink = io.BytesIO()
+            cursor.copy_expert(f"copy (select {selects} from ({query}) as pgpython_q) to stdout (format binary)", sink)
+            return binary_copy.decode(sink.getbuffer(), [c.name for c in columns], [c.pg for c in columns])
         _ensure_exact_floats(cursor, columns)
         selects = ", ".join(f"{c.select_sql} as {quote_identifier(f'c{i}')}" for i, c in enumerate(columns))
         sink = io.BytesIO()
@@ -129,13 +139,15 @@ def parse_csv(data: memoryview | bytes, columns: Sequence[ReadColumn]) -> pa.Tab
     return pa.table(arrays, names=[c.name for c in columns])
 
 
-def write_table(connection: object, relation: str, table: pa.Table) -> int:
-    """Append ``table`` to the existing ``relation`` with ``COPY ... FROM STDIN (FORMAT csv)``.
+def write_table(connection: object, relation: str, table: pa.Table, *, binary: bool = True) -> int:
+    """Append ``table`` to the existing ``relation`` with ``COPY ... FROM STDIN`` (binary when it can, else csv).
 
     Args:
         connection: An open psycopg2 connection, inside the transaction that created ``relation``.
         relation: The target, already quoted (``"schema"."name"``), with columns named as ``table``'s.
         table: Columns already checked and converted (see :func:`pg_types.prepare_for_write`).
+        binary: Whether the relation's column types are the ones matching the Arrow types (then
+            :func:`binary_copy.encode` may be used for tables it can encode).
 
     Returns:
         Rows written.
@@ -143,12 +155,18 @@ def write_table(connection: object, relation: str, table: pa.Table) -> int:
     columns = ", ".join(quote_identifier(name) for name in table.column_names)
     if table.num_rows == 0:
         return 0
-    out = pa.BufferOutputStream()
-    pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, batch_size=64 * 1024))
-    payload = out.getvalue()
+    encoded = binary_copy.encode(table) if binary else None
+    if encoded is not None:
+        payload, copy_format = pa.py_buffer(encoded), "binary"
+    else:
+        out = pa.BufferOutputStream()
+        pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, batch_size=64 * 1024))
+        payload, copy_format = out.getvalue(), "csv"
     with connection.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.copy_expert(
-            f"copy {relation} ({columns}) from stdin (format csv)", _BufferReader(payload), size=COPY_CHUNK_BYTES
+            f"copy {relation} ({columns}) from stdin (format {copy_format})",
+            _BufferReader(payload),
+            size=COPY_CHUNK_BYTES,
         )
         return cursor.rowcount
 
@@ -168,6 +186,10 @@ class _BufferReader(io.RawIOBase):
         chunk = self._view[self._position : end].tobytes()
         self._position = end
         return chunk
+
+
+def _column_sql(name: str) -> str:
+    return f"pgpython_q.{quote_identifier(name)}"
 
 
 def _empty_type(column: ReadColumn) -> pa.DataType:

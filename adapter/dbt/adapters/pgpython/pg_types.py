@@ -121,6 +121,25 @@ def narrow_numeric_strings(column: pa.ChunkedArray, name: str) -> pa.ChunkedArra
     return pa.chunked_array([pc.cast(column, decimal_type(precision, scale))])
 
 
+def natural_oid(arrow_type: pa.DataType) -> int | None:
+    """OID of the PostgreSQL type whose binary COPY format :mod:`binary_copy` writes for ``arrow_type``."""
+    t = arrow_type
+    if pa.types.is_timestamp(t):
+        return TIMESTAMPTZ if t.tz is not None else TIMESTAMP
+    if pa.types.is_decimal(t):
+        return NUMERIC
+    natural = {
+        pa.bool_(): BOOL,
+        pa.int16(): INT2,
+        pa.int32(): INT4,
+        pa.int64(): INT8,
+        pa.float32(): FLOAT4,
+        pa.float64(): FLOAT8,
+        pa.date32(): DATE,
+    }
+    return natural.get(t)
+
+
 def pg_type_for_arrow(arrow_type: pa.DataType, name: str) -> str:
     """The PostgreSQL type a returned column of ``arrow_type`` is created with when YAML declares none.
 

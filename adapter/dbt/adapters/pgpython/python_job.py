@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import linecache
 import sys
+import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,11 +22,19 @@ from typing import Any
 
 import pyarrow as pa
 from dbt.adapters.base import PythonJobHelper
+from dbt.adapters.events.logging import AdapterLogger
 from dbt.adapters.pgpython import arrow_io
-from dbt.adapters.pgpython.pg_types import ColumnTypeError, PgType, pg_type_for_arrow, prepare_for_write
+from dbt.adapters.pgpython.pg_types import (
+    ColumnTypeError,
+    PgType,
+    natural_oid,
+    pg_type_for_arrow,
+    prepare_for_write,
+)
 from dbt_common.exceptions import DbtRuntimeError
 
 WRITE_TARGET_NAME = "dbt_pgpython_write_target"
+logger = AdapterLogger("pgpython")
 
 
 class PythonModelError(DbtRuntimeError):
@@ -107,13 +116,17 @@ def _run(connections: Any, handle: Any, model: Mapping[str, Any], code: str, pat
         raise PythonModelError(f"Python model {name} ({path}) must define a function model(dbt, session)")
 
     def load(relation: str) -> pa.Table:
-        return arrow_io.read_query(handle, f"select * from {relation}")
+        start = time.perf_counter()
+        table = arrow_io.read_query(handle, f"select * from {relation}")
+        _log_io("read", relation, table, time.perf_counter() - start)
+        return table
 
     dbt = namespace["dbtObj"](load)
     try:
         returned = model_function(dbt, PgPythonSession(handle))
     except Exception as exc:
         raise PythonModelError(_user_traceback(name, path, exc)) from None
+    write_start = time.perf_counter()  # the write: conversion, type checks, CREATE TABLE and COPY
     table = to_arrow_table(returned, name)
     declared = _declared_types(connections, model, table)
     try:
@@ -128,6 +141,11 @@ def _run(connections: Any, handle: Any, model: Mapping[str, Any], code: str, pat
     except ColumnTypeError as exc:
         raise PythonModelError(f"Python model {name}: {exc}") from None
     table = pa.table(columns, names=table.column_names)
+    # binary COPY sends each type's own wire format: only where the column has the Arrow type's natural type
+    binary = all(
+        n not in declared or declared[n].oid == natural_oid(c.type)
+        for n, c in zip(table.column_names, columns, strict=True)
+    )
     relation = target["relation"]
     kind = "temporary " if target.get("temporary") else "unlogged " if target.get("unlogged") else ""
     definition = ", ".join(
@@ -137,8 +155,16 @@ def _run(connections: Any, handle: Any, model: Mapping[str, Any], code: str, pat
     connections.add_query(f"create {kind}table {relation} ({definition}){suffix}", auto_begin=False)
     copy_sql = f"copy {relation} from stdin (format csv) -- {table.num_rows} rows from Python model {name}"
     with connections.exception_handler(copy_sql):
-        rows = arrow_io.write_table(handle, relation, table)
+        rows = arrow_io.write_table(handle, relation, table, binary=binary)
+    _log_io("wrote", relation, table, time.perf_counter() - write_start)
     return PythonModelResult(relation, rows, tuple(table.column_names))
+
+
+def _log_io(verb: str, relation: str, table: pa.Table, seconds: float) -> None:
+    """Debug log line with the I/O rate (``pgpython: read 1000 rows x 4 columns of ... in 0.010 s``)."""
+    logger.debug(
+        f"pgpython: {verb} {table.num_rows} rows x {table.num_columns} columns of {relation} in {seconds:.3f} s"
+    )
 
 
 def to_arrow_table(returned: object, model_name: str) -> pa.Table:

@@ -1,0 +1,180 @@
+"""Benchmark: a dbt Python model (pgpython adapter) reading and writing ``rows`` x 4 numeric columns in ``dbt run``.
+
+The source table (``numeric(12,2)``, ``numeric(12,2)``, ``numeric(18,6)``, ``numeric(12,0)``, seeded random
+values) is created in the benchmark's database. A generated dbt project holds one Python model that returns
+``dbt.source(...)`` unchanged, so the run reads every row into Arrow and writes every row back. The adapter logs
+the time of its read (``COPY ... TO STDOUT`` + Arrow parse) and of its write (checks, ``CREATE TABLE``,
+``COPY ... FROM STDIN``); both are taken from dbt's log events of the run.
+
+References, measured in the same run on the same rows: ``raw_copy_out`` (``COPY ... TO STDOUT`` into memory with
+no parsing, the read's physical limit) and ``raw_copy_in`` (``COPY ... FROM STDIN`` of PostgreSQL's own CSV of
+the rows into an empty table of the same types, in one transaction: the write's physical limit).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+
+from psycopg import sql
+
+from benchmarks.harness import MB, Benchmark, BenchmarkContext, Measurement, measure
+from elt.connection import connect
+from elt.errors import EltError
+from elt.warehouse_target import WarehouseTarget
+
+NAME = "python_model_io"
+SCHEMA = "bench"
+SOURCE = "numbers"
+MODEL = "py_passthrough"
+COLUMNS = "a numeric(12, 2), b numeric(12, 2), c numeric(18, 6), d numeric(12, 0)"
+READ_METRIC = f"{NAME}.raw_copy_out"
+WRITE_METRIC = f"{NAME}.raw_copy_in"
+_IO_LINE = re.compile(r"pgpython: (read|wrote) (\d+) rows x \d+ columns of .* in ([0-9.]+) s")
+
+MODEL_CODE = """def model(dbt, session):
+    return dbt.source("bench", "numbers")
+"""
+
+
+def create_source(target: WarehouseTarget, rows: int, seed: int) -> None:
+    """Create ``bench.numbers`` with ``rows`` seeded random rows (4 numeric columns)."""
+    with connect(target) as conn:
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(SCHEMA)))
+        conn.execute("select setseed(%s)", (((seed % 1000) / 1000.0),))
+        conn.execute(
+            f"""
+            create table {SCHEMA}.{SOURCE} as
+            select
+                round((random() * 1e9)::numeric, 2)::numeric(12, 2) as a,
+                round((random() * 2e4 - 1e4)::numeric, 2)::numeric(12, 2) as b,
+                round((random() * 1e6)::numeric, 6)::numeric(18, 6) as c,
+                g::numeric(12, 0) as d
+            from generate_series(1, %s) as g
+            """,
+            (rows,),
+        )
+        conn.execute(f"vacuum analyze {SCHEMA}.{SOURCE}")
+
+
+def write_project(workdir: Path, target: WarehouseTarget) -> Path:
+    """A minimal dbt project (profile type pgpython, connecting as ``target``) with the passthrough model."""
+    project = workdir / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: bench\nversion: '1.0'\nconfig-version: 2\nprofile: bench\n"
+        "flags:\n  send_anonymous_usage_stats: false\n"
+        f"models:\n  bench:\n    +materialized: table\n    +schema: {SCHEMA}\n"
+    )
+    (project / "macros").mkdir()
+    (project / "macros" / "schema.sql").write_text(
+        "{% macro generate_schema_name(custom_schema_name, node) %}{{ custom_schema_name or target.schema }}"
+        "{% endmacro %}\n"
+    )
+    (project / "models" / "sources.yml").write_text(
+        f"version: 2\nsources:\n  - name: {SCHEMA}\n    schema: {SCHEMA}\n    tables:\n      - name: {SOURCE}\n"
+    )
+    (project / "models" / f"{MODEL}.py").write_text(MODEL_CODE)
+    (project / "profiles.yml").write_text(
+        "bench:\n  target: bench\n  outputs:\n    bench:\n      type: pgpython\n"
+        f"      host: '{target.host}'\n      port: {target.port}\n      user: '{target.user}'\n"
+        f"      password: '{target.password}'\n      dbname: '{target.dbname}'\n      schema: {SCHEMA}\n"
+        "      threads: 1\n"
+    )
+    return project
+
+
+def run_dbt(project: Path) -> tuple[dict[str, tuple[int, float]], float]:
+    """``dbt run`` in-process; return {"read"/"wrote": (rows, seconds)} from the adapter's log and the wall time."""
+    from dbt.cli.main import dbtRunner
+
+    messages: list[str] = []
+    runner = dbtRunner(callbacks=[lambda event: messages.append(event.info.msg)])
+    start = time.perf_counter()
+    result = runner.invoke(
+        ["run", "--project-dir", str(project), "--profiles-dir", str(project), "--log-level", "none"]
+    )
+    seconds = time.perf_counter() - start
+    if not result.success:
+        raise EltError(f"dbt run of the benchmark project failed: {result.exception or result.result}")
+    timings = {}
+    for message in messages:
+        if match := _IO_LINE.search(message):
+            timings[match[1]] = (int(match[2]), float(match[3]))
+    if set(timings) != {"read", "wrote"}:
+        raise EltError(f"the adapter logged no read/write timings (got {sorted(timings)})")
+    return timings, seconds
+
+
+def raw_copy_limits(target: WarehouseTarget, rows: int) -> tuple[float, float]:
+    """Seconds of ``COPY TO STDOUT`` (no parsing) and of ``COPY FROM STDIN`` (same CSV, empty table, committed)."""
+    with connect(target) as conn:
+        buffer = io.BytesIO()
+        start = time.perf_counter()
+        with conn.cursor().copy(f"copy {SCHEMA}.{SOURCE} to stdout (format csv)") as copy:
+            for block in copy:
+                buffer.write(block)
+        copy_out = time.perf_counter() - start
+        conn.execute(f"create table {SCHEMA}.raw_copy_in ({COLUMNS})")
+        payload = buffer.getbuffer()
+        start = time.perf_counter()
+        with conn.transaction(), conn.cursor() as cursor:
+            with cursor.copy(f"copy {SCHEMA}.raw_copy_in from stdin (format csv)") as copy:
+                for offset in range(0, len(payload), 1 << 20):
+                    copy.write(payload[offset : offset + (1 << 20)])
+            if cursor.rowcount != rows:
+                raise EltError(f"raw COPY FROM loaded {cursor.rowcount} rows, expected {rows}")
+        copy_in = time.perf_counter() - start
+    return copy_out, copy_in
+
+
+def run(ctx: BenchmarkContext) -> list[Measurement]:
+    """Create the source rows, measure the raw COPY limits, then ``dbt run`` the passthrough Python model.
+
+    Args:
+        ctx: A fresh database, the row count and the seed, a folder for the generated dbt project.
+
+    Returns:
+        Read and write rates inside ``dbt run`` with their raw COPY references, the run's wall time, peak RSS.
+    """
+    create_source(ctx.target, ctx.rows, ctx.seed)
+    copy_out, copy_in = raw_copy_limits(ctx.target, ctx.rows)
+    project = write_project(ctx.workdir, ctx.target)
+    run_dbt(project)  # warm-up: imports, first parse; the model builds its table once
+    with measure() as usage:
+        timings, wall = run_dbt(project)  # measured: a rebuild (backup/rename swap), as in daily runs
+    with connect(ctx.target) as conn:
+        written = conn.execute(f"select count(*) from {SCHEMA}.{MODEL}").fetchone()[0]
+        same = conn.execute(
+            f"select not exists (select * from {SCHEMA}.{SOURCE} except all select * from {SCHEMA}.{MODEL})"
+        ).fetchone()[0]
+    if written != ctx.rows or not same:
+        raise EltError(f"the model wrote {written} rows (expected {ctx.rows}), identical to the source: {same}")
+    read_rows, read_seconds = timings["read"]
+    write_rows, write_seconds = timings["wrote"]
+    shape = f"{ctx.rows:,} rows x 4 numeric columns"
+    return [
+        Measurement(READ_METRIC, ctx.rows / copy_out, "rows/s", READ_METRIC, note=f"psycopg, bytes only; {shape}"),
+        Measurement(
+            f"{NAME}.read",
+            read_rows / read_seconds,
+            "rows/s",
+            READ_METRIC,
+            note="dbt.source() in dbt run: COPY TO STDOUT (csv) + Arrow parse to decimal128",
+        ),
+        Measurement(WRITE_METRIC, ctx.rows / copy_in, "rows/s", WRITE_METRIC, note="psycopg COPY FROM + COMMIT"),
+        Measurement(
+            f"{NAME}.write",
+            write_rows / write_seconds,
+            "rows/s",
+            WRITE_METRIC,
+            note="returned table in dbt run: checks, CREATE TABLE, Arrow CSV + COPY FROM STDIN",
+        ),
+        Measurement(f"{NAME}.dbt_run_seconds", wall, "s", note="whole dbt run (start-up, parse, swap, commit)"),
+        Measurement(f"{NAME}.peak_rss", usage.peak_rss_bytes / MB, "MB", note="benchmark process running dbt"),
+    ]
+
+
+BENCHMARK = Benchmark(NAME, "dbt Python model reading and writing rows x 4 numeric columns (pgpython)", run)
