@@ -12,6 +12,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import date
 
 from elt.connection import server_version
 from elt.dbt_invocation import DbtSession
@@ -61,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
         "1: a pipeline failed",
     )
     load.add_argument("sources", nargs="*", help="source names, e.g. transactions app_db neows")
+    backfill = add("backfill", _cmd_backfill, "re-load a range of dates or files of one source")
+    backfill.add_argument("source", help="source name, e.g. transactions or app_db")
+    backfill.add_argument("--from", dest="start", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
+    backfill.add_argument("--to", dest="end", type=date.fromisoformat, help="last day (YYYY-MM-DD), inclusive")
+    backfill.add_argument("--files", nargs="+", metavar="PATTERN", help="file path patterns (file sources)")
+    reset = add("reset", _cmd_reset, "drop a source's tables and incremental state (through dlt)")
+    reset.add_argument("source", help="source name, e.g. transactions")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add("transform", _cmd_transform, "run dbt build")
     docs = add("docs", _cmd_docs, "generate dbt docs (and serve them with --serve)")
     docs.add_argument("--serve", action="store_true", help="serve the docs after generating them")
@@ -156,6 +165,52 @@ def _cmd_load(args: argparse.Namespace) -> int:
     warehouse = _warehouse()
     _bring_up(warehouse)
     return _load_exit_code(_run_pipelines(warehouse, args.sources))
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    if not (args.start or args.end or args.files):
+        raise EltError("elt backfill needs --from/--to dates or --files patterns")
+    warehouse = _warehouse()
+    _bring_up(warehouse)
+    script = select_pipelines(discover_pipelines(warehouse.paths.extract_load_dir), [args.source])[args.source]
+    backfill = load_entry_point(script, "backfill")
+    with PipelineRun(warehouse.target, args.source) as run:
+        try:
+            per_table = extracted_rows(backfill(args.start, args.end, args.files))
+        except ValueError as exc:
+            raise EltError(str(exc)) from None
+        counts = count_rows(per_table)
+        run.succeeded(counts)
+    print(describe_load(per_table))
+    return 3 if counts.rejected else 0
+
+
+def _cmd_reset(args: argparse.Namespace) -> int:
+    from dlt.pipeline.helpers import pipeline_drop
+
+    warehouse = _warehouse()
+    _bring_up(warehouse)
+    script = select_pipelines(discover_pipelines(warehouse.paths.extract_load_dir), [args.source])[args.source]
+    pipeline = load_entry_point(script, "pipeline")()
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise EltError(f"elt reset drops every table of {pipeline.dataset_name}: add --yes to confirm")
+        answer = input(f"drop every table of {pipeline.dataset_name} and the {args.source} state? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("nothing dropped")
+            return 0
+    with PipelineRun(warehouse.target, args.source) as run:
+        pipeline.sync_destination()
+        if not pipeline.default_schema_name:
+            print(f"{args.source} never loaded: nothing to drop")
+            run.succeeded(RunCounts(0, 0, 0))
+            return 0
+        drop = pipeline_drop(pipeline, drop_all=True)
+        tables = sorted(drop.info["tables"])
+        drop()
+        run.succeeded(RunCounts(0, 0, 0))
+    print(f"dropped {len(tables)} table(s) of {pipeline.dataset_name} and the {args.source} state: {', '.join(tables)}")
+    return 0
 
 
 def _cmd_transform(_: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """Discover and run the dlt entry scripts ``extract_load/<source>_pipeline.py``.
 
-Each script exposes ``run() -> object`` (it loads its source and returns dlt's LoadInfo or a summary);
+Each script exposes ``run()`` (load its source, return dlt's LoadInfo), and may expose ``pipeline()``
+(its dlt pipeline, for ``elt reset``) and ``backfill(start, end, files)`` (for ``elt backfill``).
 ``elt load`` runs them in name order, in-process, with the warehouse environment already exported.
 """
 
@@ -35,12 +36,12 @@ def select_pipelines(available: dict[str, Path], wanted: list[str]) -> dict[str,
     return {name: available[name] for name in wanted}
 
 
-def load_entry_point(script: Path) -> Callable[[], object]:
-    """Import ``script`` and return its ``run`` function."""
+def load_entry_point(script: Path, name: str = "run") -> Callable[..., object]:
+    """Import ``script`` and return its function ``name`` (``run``, ``backfill`` or ``pipeline``)."""
     module = _import_script(script)
-    entry = getattr(module, "run", None)
+    entry = getattr(module, name, None)
     if not callable(entry):
-        raise EltError(f"{script} defines no run() function: elt load calls run() of every *_pipeline.py")
+        raise EltError(f"{script.name} defines no {name}() function, which this command needs")
     return entry
 
 

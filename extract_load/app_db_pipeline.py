@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, date, datetime, time, timedelta
 
 import dlt
 from dlt.common.pipeline import LoadInfo
 
 from extract_load.app_db import app_db_source
 
+PIPELINE_NAME = "app_db"
+DATASET_NAME = "raw_app"
+
+
+def pipeline() -> dlt.Pipeline:
+    """The dlt pipeline (destination credentials come from the environment, see ``elt env``)."""
+    return dlt.pipeline(pipeline_name=PIPELINE_NAME, destination="postgres", dataset_name=DATASET_NAME)
+
 
 def run() -> LoadInfo:
     """Copy new and updated rows, and record hard deletes."""
+    return pipeline().run(_source(), loader_file_format="csv")
+
+
+def backfill(start: date | None = None, end: date | None = None, files: list[str] | None = None) -> LoadInfo:
+    """Re-read rows whose ``updated_at`` falls between ``start`` and ``end`` (inclusive days, UTC).
+
+    The incremental cursor is left where it is (a dlt backfill with an end value does not move it).
+    """
+    if files:
+        raise ValueError("the application database has no files: backfill it by --from/--to dates")
+    low = datetime.combine(start or date(1970, 1, 1), time(0), tzinfo=UTC)
+    high = datetime.combine((end or datetime.now(UTC).date()) + timedelta(days=1), time(0), tzinfo=UTC)
+    return pipeline().run(_source(updated_between=(low, high)), loader_file_format="csv")
+
+
+def _source(**options: object) -> dlt.sources.DltSource:
     url = os.environ.get("APP_DB_URL")
-    source = app_db_source(credentials=url) if url else app_db_source()
-    pipeline = dlt.pipeline(pipeline_name="app_db", destination="postgres", dataset_name="raw_app")
-    return pipeline.run(source, loader_file_format="csv")
+    return app_db_source(credentials=url, **options) if url else app_db_source(**options)
 
 
 if __name__ == "__main__":

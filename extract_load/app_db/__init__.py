@@ -32,6 +32,7 @@ def app_db_source(
     lookback_seconds: int = 300,
     reconcile_interval_hours: float = 0,
     chunk_size: int = 50_000,
+    updated_between: tuple[datetime, datetime] | None = None,
 ) -> Any:
     """Incremental, merged copies of the application tables, plus hard-delete detection.
 
@@ -41,12 +42,14 @@ def app_db_source(
         lookback_seconds: Window re-read before the last ``updated_at`` seen (merge makes it idempotent).
         reconcile_interval_hours: Minimum time between two key reconciliations; 0 reconciles on every run.
         chunk_size: Rows per Arrow batch read from the source.
+        updated_between: Backfill: re-read only rows with ``updated_at`` in ``[start, end)``; the incremental
+            state is left as it is, and hard deletes are not reconciled.
     """
     copies = [
         sql_table(
             credentials=credentials,
             table=table,
-            incremental=dlt.sources.incremental(CURSOR_COLUMN, lag=lookback_seconds, on_cursor_value_missing="raise"),
+            incremental=_cursor(lookback_seconds, updated_between),
             primary_key="id",
             write_disposition="merge",
             backend="pyarrow",
@@ -55,7 +58,16 @@ def app_db_source(
         )
         for table in tables
     ]
+    if updated_between is not None:
+        return copies
     return [*copies, deleted_keys(credentials, tuple(tables), reconcile_interval_hours)]
+
+
+def _cursor(lookback_seconds: int, updated_between: tuple[datetime, datetime] | None) -> dlt.sources.incremental:
+    if updated_between is None:
+        return dlt.sources.incremental(CURSOR_COLUMN, lag=lookback_seconds, on_cursor_value_missing="raise")
+    start, end = updated_between
+    return dlt.sources.incremental(CURSOR_COLUMN, initial_value=start, end_value=end, on_cursor_value_missing="raise")
 
 
 @dlt.resource(

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -85,26 +87,44 @@ def transactions_source(
     bucket_url: str = dlt.config.value,
     storage_options: dict[str, Any] | None = None,
     reload_files: list[str] | None = None,
+    reload_modified_between: tuple[date, date] | None = None,
 ) -> Any:
     """The transaction drops under ``bucket_url``.
 
     Args:
         bucket_url: Landing folder or fsspec URL; relative paths are relative to the project.
         storage_options: fsspec options (credentials, endpoint) for remote URLs.
-        reload_files: Paths (relative to the landing root) to read again even if unchanged (backfill).
+        reload_files: Path patterns (fnmatch, relative to the landing root) of files to read again even if
+            unchanged (backfill).
+        reload_modified_between: Inclusive range of modification dates (UTC) of files to read again.
     """
-    return transaction_drops(Landing(bucket_url, storage_options), set(reload_files or ()))
+    return transaction_drops(
+        Landing(bucket_url, storage_options), ReloadSelection(tuple(reload_files or ()), reload_modified_between)
+    )
+
+
+@dataclass(frozen=True)
+class ReloadSelection:
+    """Files a backfill reads again although they are unchanged: by path pattern or modification date."""
+
+    patterns: tuple[str, ...] = ()
+    modified_between: tuple[date, date] | None = None
+
+    def selects(self, drop: DropFile) -> bool:
+        """True when ``drop`` is to be read again."""
+        if any(fnmatch(drop.relative_path, pattern) for pattern in self.patterns):
+            return True
+        if self.modified_between is None:
+            return False
+        modified = datetime.fromtimestamp(drop.modified_at_us / 1_000_000, tz=UTC).date()
+        return self.modified_between[0] <= modified <= self.modified_between[1]
 
 
 @dlt.resource(name="transaction_drops")
-def transaction_drops(landing: Landing, reload_files: set[str]) -> Iterator[Any]:
+def transaction_drops(landing: Landing, reload: ReloadSelection) -> Iterator[Any]:
     """Valid records of new and changed files, their rejects and the file manifest, each to its own table."""
     seen: dict[str, list[int]] = dlt.current.resource_state().setdefault("files", {})
-    pending = [
-        drop
-        for drop in landing.files()
-        if seen.get(drop.relative_path) != drop.version or drop.relative_path in reload_files
-    ]
+    pending = [drop for drop in landing.files() if seen.get(drop.relative_path) != drop.version or reload.selects(drop)]
     pending.sort(key=lambda drop: (drop.modified_at_us, drop.relative_path))
     # the quarantine and the manifest exist from the first run on, even before any record is rejected
     for hints in (_REJECTED_HINTS, _FILES_HINTS):
