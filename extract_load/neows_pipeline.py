@@ -7,6 +7,8 @@ recorded responses from a local replay server for the duration of the run. For t
 
 from __future__ import annotations
 
+from datetime import date
+
 import dlt
 from dlt.common.pipeline import LoadInfo
 
@@ -16,11 +18,30 @@ PIPELINE_NAME = "neows"
 DATASET_NAME = "raw_neows"
 
 
+def pipeline() -> dlt.Pipeline:
+    """The dlt pipeline (destination credentials come from the environment, see ``elt env``)."""
+    return dlt.pipeline(pipeline_name=PIPELINE_NAME, destination="postgres", dataset_name=DATASET_NAME)
+
+
 def run() -> LoadInfo:
-    """Extract and load one NeoWs run (destination and its credentials come from the environment)."""
-    pipeline = dlt.pipeline(pipeline_name=PIPELINE_NAME, destination="postgres", dataset_name=DATASET_NAME)
+    """Load new feed windows (plus the lookback) and the next browse pages."""
     with open_base_url(dlt.config["sources.neows.base_url"]) as base_url:
-        return pipeline.run(neows_source(base_url=base_url))
+        return pipeline().run(neows_source(base_url=base_url))
+
+
+def backfill(start: date | None = None, end: date | None = None, files: list[str] | None = None) -> LoadInfo:
+    """Fetch again every feed window from ``start`` to ``end`` (inclusive; default: the configured dates).
+
+    The windows are laid from ``start``; browse pages are not touched. NeoWs has no files: ``files`` must be empty.
+    """
+    if files:
+        raise ValueError("neows has no files to backfill: give dates (--from/--to)")
+    dates = {"start_date": start.isoformat()} if start else {}
+    if end:
+        dates["end_date"] = end.isoformat()
+    with open_base_url(dlt.config["sources.neows.base_url"]) as base_url:
+        source = neows_source(base_url=base_url, refetch=True, **dates).with_resources("feed")
+        return pipeline().run(source)
 
 
 if __name__ == "__main__":

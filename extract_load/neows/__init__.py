@@ -82,6 +82,7 @@ def neows_source(
     end_date: str = "today",
     window_days: int = 7,
     lookback_days: int = 7,
+    refetch: bool = False,
     browse_page_size: int = 20,
     browse_start_page: int = 0,
     browse_max_pages: int = 1,
@@ -106,6 +107,7 @@ def neows_source(
         end_date: last feed date, inclusive (``YYYY-MM-DD`` or ``today``, UTC).
         window_days: ``end_date - start_date`` of one feed request, at most 7 (the API's limit).
         lookback_days: most recent loaded dates fetched again each run, to pick up revisions.
+        refetch: fetch every window of ``[start_date, end_date]`` even if loaded before (a backfill).
         browse_page_size: objects per browse page.
         browse_start_page: first page of a browse sweep.
         browse_max_pages: at most this many browse pages per run (0 disables browse).
@@ -146,7 +148,7 @@ def neows_source(
     if browse_page_size < 1 or browse_start_page < 0 or browse_max_pages < 0:
         raise ValueError("browse_page_size must be >= 1, browse_start_page and browse_max_pages >= 0")
     return (
-        _feed_resource(client, start, end, window_days, lookback_days),
+        _feed_resource(client, start, end, window_days, lookback_days, refetch),
         _browse_resource(client, browse_page_size, browse_start_page, browse_max_pages, browse_end_page),
     )
 
@@ -175,14 +177,16 @@ def _with_rejected_table(resource: DltResource) -> DltResource:
     return resource
 
 
-def _feed_resource(client: NeoWsClient, start: Any, end: Any, window_days: int, lookback_days: int) -> DltResource:
+def _feed_resource(
+    client: NeoWsClient, start: Any, end: Any, window_days: int, lookback_days: int, refetch: bool
+) -> DltResource:
     @dlt.resource(name="feed", table_name=ASTEROIDS, write_disposition="merge", schema_contract=SCHEMA_CONTRACT)
     def feed() -> Iterator[Any]:
         """Feed windows not loaded yet plus the lookback; asteroids of later windows win within a run."""
         state = dlt.current.resource_state()
         coverage = coverage_from_state(state.get("coverage"))
         asteroids: dict[str, dict[str, Any]] = {}
-        for window in plan_windows(start, end, window_days, lookback_days, coverage):
+        for window in plan_windows(start, end, window_days, lookback_days, coverage, refetch=refetch):
             params = {"start_date": window[0].isoformat(), "end_date": window[1].isoformat()}
             try:
                 document = client.get("feed", params)

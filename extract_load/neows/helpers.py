@@ -77,7 +77,13 @@ def coverage_to_state(coverage: Iterable[Interval]) -> list[list[str]]:
 
 
 def plan_windows(
-    start: date, end: date, window_days: int, lookback_days: int, covered: Iterable[Interval] = ()
+    start: date,
+    end: date,
+    window_days: int,
+    lookback_days: int,
+    covered: Iterable[Interval] = (),
+    *,
+    refetch: bool = False,
 ) -> list[Interval]:
     """The feed windows to fetch this run (see the module docstring for the rules).
 
@@ -87,6 +93,7 @@ def plan_windows(
         window_days: ``end_date - start_date`` of a full window, 0 to 7.
         lookback_days: how many of the most recent covered dates to fetch again.
         covered: dates already loaded.
+        refetch: fetch every window of ``[start, end]``, loaded or not (a backfill).
 
     Returns:
         ``(start_date, end_date)`` pairs in date order.
@@ -99,7 +106,7 @@ def plan_windows(
         raise ValueError(f"end_date {end} is before start_date {start}")
     covered = merge_intervals(covered)
     covered_days = {day for first, last in covered for day in _days(max(first, start), min(last, end))}
-    wanted = set(_days(start, end)) - covered_days
+    wanted = set(_days(start, end)) - (set() if refetch else covered_days)
     if covered and lookback_days:
         latest = max(last for _, last in covered)
         wanted |= covered_days & set(_days(latest - timedelta(days=lookback_days - 1), latest))

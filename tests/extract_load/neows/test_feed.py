@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from datetime import date
 from pathlib import Path
 
 import dlt
+import pytest
 
 from elt.pipelines import load_entry_point
 from extract_load.neows.replay import recorded_index
@@ -233,3 +236,39 @@ def test_the_pipeline_script_loads_offline_with_the_committed_configuration(ware
         for table in ("asteroids", "close_approaches", "browse_asteroids")
     }
     assert counts == {"asteroids": 113, "close_approaches": 113, "browse_asteroids": 20}
+
+
+def test_refetch_re_reads_loaded_windows_and_picks_up_revisions(load_neows, warehouse_env, replay, recorded_copy):
+    load_neows(**_window_settings("2015-09-07", "2015-09-08"))
+    revised = recorded_copy("feed_2015-09-07_2015-09-08.json")
+    document = json.loads(revised.read_text())
+    neo = document["near_earth_objects"]["2015-09-07"][0]
+    neo["absolute_magnitude_h"] = 30.5
+    revised.write_text(json.dumps(document))
+    replay.layer(revised.parent)
+    load_neows(**_window_settings("2015-09-07", "2015-09-08"))  # no lookback: nothing is fetched
+    assert len(replay.requests) == 1
+    load_neows(**_window_settings("2015-09-07", "2015-09-08"), refetch=True)
+    assert len(replay.requests) == 2
+    assert query(
+        warehouse_env,
+        f"select absolute_magnitude_h from {RAW}.asteroids where neo_reference_id = %s",
+        (neo["neo_reference_id"],),
+    ) == [(30.5,)]
+
+
+def test_the_pipeline_script_backfills_dates_offline(warehouse_env):
+    spec = importlib.util.spec_from_file_location(
+        "neows_pipeline_under_test", REPO_ROOT / "extract_load" / "neows_pipeline.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.run()
+    loaded = raw_checksums(warehouse_env)
+    info = script.backfill(date(2025, 3, 10), date(2025, 3, 17))
+    assert not info.has_failed_jobs
+    assert raw_checksums(warehouse_env) == loaded
+    assert query(warehouse_env, f"select count(*) from {RAW}._dlt_loads where status = 0") == [(2,)]
+    assert script.pipeline().dataset_name == RAW
+    with pytest.raises(ValueError, match="no files"):
+        script.backfill(files=["*.json"])

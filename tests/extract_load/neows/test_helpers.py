@@ -54,6 +54,13 @@ def test_next_run_fetches_new_dates_and_re_reads_the_grid_windows_of_the_lookbac
     assert plan_windows(d("2024-01-01"), d("2024-01-16"), 7, 1, covered) == windows("2024-01-09..2024-01-16")
 
 
+def test_refetch_plans_every_window_of_the_range_loaded_or_not():
+    covered = windows("2024-01-01..2024-01-16")
+    assert plan_windows(d("2024-01-05"), d("2024-01-12"), 7, 0, covered, refetch=True) == windows(
+        "2024-01-05..2024-01-12"
+    )
+
+
 def test_an_earlier_start_date_backfills_only_the_gap():
     covered = windows("2024-03-01..2024-03-08")
     assert plan_windows(d("2024-02-20"), d("2024-03-08"), 7, 0, covered) == windows(
