@@ -9,6 +9,7 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 
 from extract_load.app_db import app_db_source
+from extract_load.common.running import run_pipeline
 
 PIPELINE_NAME = "app_db"
 DATASET_NAME = "raw_app"
@@ -21,7 +22,7 @@ def pipeline() -> dlt.Pipeline:
 
 def run() -> LoadInfo:
     """Copy new and updated rows, and record hard deletes."""
-    return pipeline().run(_source(), loader_file_format="csv")
+    return run_pipeline(pipeline(), _source(), loader_file_format="csv")
 
 
 def backfill(start: date | None = None, end: date | None = None, files: list[str] | None = None) -> LoadInfo:
@@ -33,7 +34,7 @@ def backfill(start: date | None = None, end: date | None = None, files: list[str
         raise ValueError("the application database has no files: backfill it by --from/--to dates")
     low = datetime.combine(start or date(1970, 1, 1), time(0), tzinfo=UTC)
     high = datetime.combine((end or datetime.now(UTC).date()) + timedelta(days=1), time(0), tzinfo=UTC)
-    return pipeline().run(_source(updated_between=(low, high)), loader_file_format="csv")
+    return run_pipeline(pipeline(), _source(updated_between=(low, high)), loader_file_format="csv")
 
 
 def _source(**options: object) -> dlt.sources.DltSource:

@@ -7,6 +7,7 @@ from datetime import date
 import dlt
 from dlt.common.pipeline import LoadInfo
 
+from extract_load.common.running import run_pipeline
 from extract_load.transactions import transactions_source
 
 PIPELINE_NAME = "transactions"
@@ -20,14 +21,14 @@ def pipeline() -> dlt.Pipeline:
 
 def run() -> LoadInfo:
     """Load every new or changed file of the configured landing area."""
-    return pipeline().run(transactions_source(), loader_file_format="csv")
+    return run_pipeline(pipeline(), transactions_source(), loader_file_format="csv")
 
 
 def backfill(start: date | None = None, end: date | None = None, files: list[str] | None = None) -> LoadInfo:
     """Read again the files modified between ``start`` and ``end`` (inclusive) or matching ``files`` patterns."""
     between = (start or date.min, end or date.max) if start or end else None
     source = transactions_source(reload_files=files, reload_modified_between=between)
-    return pipeline().run(source, loader_file_format="csv")
+    return run_pipeline(pipeline(), source, loader_file_format="csv")
 
 
 if __name__ == "__main__":

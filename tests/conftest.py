@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,16 +53,29 @@ def server_admin() -> Iterator[WarehouseTarget]:
 
 
 @pytest.fixture
-def warehouse(server_admin: WarehouseTarget) -> Iterator[WarehouseTarget]:
-    """A fresh, bootstrapped warehouse database for one test, dropped with its roles afterwards."""
-    target = server_admin.with_database(f"elt_test_{uuid.uuid4().hex[:10]}")
-    with connect(server_admin) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(target.dbname)))
-    apply_bootstrap(target)
+def warehouse_factory(server_admin: WarehouseTarget) -> Iterator[Callable[[], WarehouseTarget]]:
+    """Make fresh, bootstrapped warehouse databases; each is dropped with its roles after the test."""
+    made: list[WarehouseTarget] = []
+
+    def make() -> WarehouseTarget:
+        target = server_admin.with_database(f"elt_test_{uuid.uuid4().hex[:10]}")
+        with connect(server_admin) as conn:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(target.dbname)))
+        made.append(target)
+        apply_bootstrap(target)
+        return target
+
     try:
-        yield target
+        yield make
     finally:
-        drop_warehouse_database(server_admin, target)
+        for target in made:
+            drop_warehouse_database(server_admin, target)
+
+
+@pytest.fixture
+def warehouse(warehouse_factory: Callable[[], WarehouseTarget]) -> WarehouseTarget:
+    """A fresh, bootstrapped warehouse database for one test, dropped with its roles afterwards."""
+    return warehouse_factory()
 
 
 def drop_warehouse_database(server_admin: WarehouseTarget, target: WarehouseTarget) -> None:
