@@ -1,4 +1,4 @@
-"""Run a dlt pipeline, optionally dying at a named fault point (for crash-safety tests).
+"""Run a dlt pipeline (with progress for long loads), optionally dying at a fault point for crash tests.
 
 ``ELT_FAULT_POINT`` selects where the process SIGKILLs itself, leaving whatever dlt wrote on disk and in
 the warehouse exactly as a real crash (power loss, OOM kill) would:
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.runtime.collector import LogCollector
 
 FAULT_POINT_ENV = "ELT_FAULT_POINT"
+PROGRESS_ENV = "ELT_PROGRESS_SECONDS"
 FAULT_POINTS = ("during_extract", "after_normalize", "during_load", "before_state_commit")
 STATE_TABLE = "_dlt_pipeline_state"
 
@@ -90,3 +93,24 @@ def _watch_load(pipeline: dlt.Pipeline, point: str) -> Iterator[None]:
     finally:
         stop.set()
         watcher.join()
+
+
+class LongLoadProgress(LogCollector):
+    """dlt's log collector, quiet for short steps: the first report comes after ``log_period`` seconds."""
+
+    def _start(self, step: str) -> None:
+        super()._start(step)
+        self._step_started = self.last_log_time = self._clock()
+
+    def _stop(self) -> None:
+        if self._clock() - self._step_started < self.log_period:
+            self.last_log_time = None
+            self.counters = self.counter_info = self.messages = None
+            return
+        super()._stop()
+
+
+def load_progress() -> LogCollector:
+    """Progress of long loads on stderr: counts, rates and memory every ``$ELT_PROGRESS_SECONDS`` (30)."""
+    seconds = float(os.environ.get(PROGRESS_ENV, "30"))
+    return LongLoadProgress(log_period=seconds, logger=sys.stderr, dump_system_stats=True)
