@@ -9,15 +9,19 @@ from tests.conftest import REPO_ROOT
 BIN = Path(sys.executable).parent
 
 
-def test_sqlfluff_flags_style_violations(tmp_path):
-    bad = tmp_path / "bad_model.sql"
-    bad.write_text("SELECT U.ID, count(*) FROM users U\n    , orders\nGROUP BY 1\n")
-    result = subprocess.run(
-        [BIN / "sqlfluff", "lint", "--config", REPO_ROOT / ".sqlfluff", "--templater", "jinja", bad],
+def _sqlfluff(path):
+    return subprocess.run(
+        [BIN / "sqlfluff", "lint", "--config", REPO_ROOT / ".sqlfluff", "--templater", "jinja", path],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_sqlfluff_flags_style_violations(tmp_path):
+    bad = tmp_path / "bad_model.sql"
+    bad.write_text("SELECT U.ID, count(*) FROM users U\n    , orders\nGROUP BY 1\n")
+    result = _sqlfluff(bad)
     assert result.returncode == 1, result.stdout + result.stderr
     for rule in ("CP01", "CP02", "AL01", "AL03", "LT04"):
         assert rule in result.stdout, rule
@@ -30,12 +34,7 @@ def test_sqlfluff_accepts_the_project_style(tmp_path):
         "counted as (\n    select\n        country_code,\n        count(*) as user_count\n    from users\n"
         "    group by country_code\n)\n\nselect * from counted\n"
     )
-    result = subprocess.run(
-        [BIN / "sqlfluff", "lint", "--config", REPO_ROOT / ".sqlfluff", "--templater", "jinja", good],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _sqlfluff(good)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
