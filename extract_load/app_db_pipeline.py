@@ -9,7 +9,7 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 
 from extract_load.app_db import app_db_source
-from extract_load.common.running import load_progress, run_pipeline
+from extract_load.common.running import run_pipeline, warehouse_pipeline
 
 PIPELINE_NAME = "app_db"
 DATASET_NAME = "raw_app"
@@ -17,9 +17,7 @@ DATASET_NAME = "raw_app"
 
 def pipeline() -> dlt.Pipeline:
     """The dlt pipeline (destination credentials come from the environment, see ``elt env``)."""
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME, destination="postgres", dataset_name=DATASET_NAME, progress=load_progress()
-    )
+    return warehouse_pipeline(PIPELINE_NAME, DATASET_NAME)
 
 
 def run() -> LoadInfo:

@@ -12,7 +12,7 @@ from datetime import date
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-from extract_load.common.running import load_progress
+from extract_load.common.running import warehouse_pipeline
 from extract_load.neows import neows_source, open_base_url
 
 PIPELINE_NAME = "neows"
@@ -21,9 +21,7 @@ DATASET_NAME = "raw_neows"
 
 def pipeline() -> dlt.Pipeline:
     """The dlt pipeline (destination credentials come from the environment, see ``elt env``)."""
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME, destination="postgres", dataset_name=DATASET_NAME, progress=load_progress()
-    )
+    return warehouse_pipeline(PIPELINE_NAME, DATASET_NAME)
 
 
 def run() -> LoadInfo:

@@ -7,7 +7,7 @@ from datetime import date
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-from extract_load.common.running import load_progress, run_pipeline
+from extract_load.common.running import run_pipeline, warehouse_pipeline
 from extract_load.transactions import transactions_source
 
 PIPELINE_NAME = "transactions"
@@ -16,9 +16,7 @@ DATASET_NAME = "raw_transactions"
 
 def pipeline() -> dlt.Pipeline:
     """The dlt pipeline (destination credentials come from the environment, see ``elt env``)."""
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME, destination="postgres", dataset_name=DATASET_NAME, progress=load_progress()
-    )
+    return warehouse_pipeline(PIPELINE_NAME, DATASET_NAME)
 
 
 def run() -> LoadInfo:

@@ -114,3 +114,10 @@ def load_progress() -> LogCollector:
     """Progress of long loads on stderr: counts, rates and memory every ``$ELT_PROGRESS_SECONDS`` (30)."""
     seconds = float(os.environ.get(PROGRESS_ENV, "30"))
     return LongLoadProgress(log_period=seconds, logger=sys.stderr, dump_system_stats=True)
+
+
+def warehouse_pipeline(pipeline_name: str, dataset_name: str) -> dlt.Pipeline:
+    """A dlt pipeline into the warehouse (``postgres``; credentials from the environment, see ``elt env``)."""
+    return dlt.pipeline(
+        pipeline_name=pipeline_name, destination="postgres", dataset_name=dataset_name, progress=load_progress()
+    )
