@@ -18,7 +18,9 @@ and streams it with ``COPY relation (columns) FROM STDIN (FORMAT csv)``.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -139,15 +141,18 @@ def parse_csv(data: memoryview | bytes, columns: Sequence[ReadColumn]) -> pa.Tab
     return pa.table(arrays, names=[c.name for c in columns])
 
 
-def write_table(connection: object, relation: str, table: pa.Table, *, binary: bool = True) -> int:
+def write_table(
+    connection: object, relation: str, table: pa.Table, *, binary: bool = True, chunk_rows: int | None = None
+) -> int:
     """Append ``table`` to the existing ``relation`` with ``COPY ... FROM STDIN`` (binary when it can, else csv).
 
     Args:
         connection: An open psycopg2 connection, inside the transaction that created ``relation``.
         relation: The target, already quoted (``"schema"."name"``), with columns named as ``table``'s.
         table: Columns already checked and converted (see :func:`pg_types.prepare_for_write`).
-        binary: Whether the relation's column types are the ones matching the Arrow types (then
-            :func:`binary_copy.encode` may be used for tables it can encode).
+        binary: Whether the relation's column types are the ones matching the Arrow types (then binary COPY,
+            :func:`binary_copy.encode_chunks`, is used for tables it can encode).
+        chunk_rows: Rows per binary COPY block (default: about :data:`binary_copy.CHUNK_BYTES` per block).
 
     Returns:
         Rows written.
@@ -155,37 +160,85 @@ def write_table(connection: object, relation: str, table: pa.Table, *, binary: b
     columns = ", ".join(quote_identifier(name) for name in table.column_names)
     if table.num_rows == 0:
         return 0
-    encoded = binary_copy.encode(table) if binary else None
-    if encoded is not None:
-        payload, copy_format = pa.py_buffer(encoded), "binary"
+    plan = binary_copy.plan_encode(table) if binary else None
+    if plan is not None:
+        source: io.RawIOBase = _ChunkReader(binary_copy.encode_chunks(table, plan, chunk_rows))
+        copy_format = "binary"
     else:
         out = pa.BufferOutputStream()
-        pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, batch_size=64 * 1024))
-        payload, copy_format = out.getvalue(), "csv"
-    with connection.cursor() as cursor:  # type: ignore[attr-defined]
-        cursor.copy_expert(
-            f"copy {relation} ({columns}) from stdin (format {copy_format})",
-            _BufferReader(payload),
-            size=COPY_CHUNK_BYTES,
-        )
+        pacsv.write_csv(_zones_to_utc(table), out, pacsv.WriteOptions(include_header=False, batch_size=64 * 1024))
+        source, copy_format = _ChunkReader(_slices(out.getvalue(), COPY_CHUNK_BYTES)), "csv"
+    with source, connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.copy_expert(f"copy {relation} ({columns}) from stdin (format {copy_format})", source)
         return cursor.rowcount
 
 
-class _BufferReader(io.RawIOBase):
-    """A read-only file over an Arrow buffer, handing out slices without copying the whole payload."""
+class _ChunkReader(io.RawIOBase):
+    """A read-only file handing out the blocks of an iterator whole (psycopg2 sends each as one CopyData).
 
-    def __init__(self, buffer: pa.Buffer) -> None:
-        self._view = memoryview(buffer)
-        self._position = 0
+    The blocks are produced by a background thread, a few ahead, while this thread sends the previous ones:
+    encoding (numpy and Arrow release the GIL) overlaps with the server parsing the rows. An exception of the
+    iterator is raised by :meth:`read`; :meth:`close` stops and joins the thread.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], ahead: int = 2) -> None:
+        self._queue: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
+        self._finished = False
+        self._thread = threading.Thread(target=self._produce, args=(chunks,), name="pgpython-copy", daemon=True)
+        self._thread.start()
+
+    def _produce(self, chunks: Iterator[bytes]) -> None:
+        try:
+            for chunk in chunks:
+                if not self._put(("chunk", chunk)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # handed to the reading thread
+            self._put(("error", exc))
+
+    def _put(self, item: tuple[str, object]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._position + size)
-        chunk = self._view[self._position : end].tobytes()
-        self._position = end
-        return chunk
+        if self._finished:
+            return b""
+        kind, value = self._queue.get()
+        if kind == "chunk":
+            return value  # type: ignore[return-value]
+        self._finished = True
+        if kind == "error":
+            raise value  # type: ignore[misc]
+        return b""
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        super().close()
+
+
+def _zones_to_utc(table: pa.Table) -> pa.Table:
+    """Zoned timestamps in UTC: Arrow's CSV writer prints offsets in whole minutes (LMT's +00:53:28 as +0053)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None and field.type.tz != "UTC":
+            utc = pa.timestamp(field.type.unit, tz="UTC")
+            table = table.set_column(i, field.name, table.column(i).cast(utc))
+    return table
+
+
+def _slices(buffer: pa.Buffer, size: int) -> Iterator[bytes]:
+    view = memoryview(buffer)
+    for offset in range(0, len(view), size):
+        yield view[offset : offset + size].tobytes()
 
 
 def _column_sql(name: str) -> str:

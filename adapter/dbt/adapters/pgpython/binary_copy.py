@@ -15,10 +15,13 @@ Anything else (text, NULLs on write, wider numerics, nanosecond remainders, ...)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from dbt.adapters.pgpython.pg_types import (
     BOOL,
     DATE,
@@ -109,107 +112,200 @@ def _to_arrow(values: np.ndarray, nulls: np.ndarray, pg: PgType, name: str) -> p
     return pa.array(values, mask=mask)
 
 
-def encode(table: pa.Table) -> bytes | None:
-    """The table as a binary COPY stream, or None when a column or a NULL needs the CSV path."""
-    if table.num_rows == 0 or any(column.null_count for column in table.columns):
-        return None
-    fields: list[tuple] = [("count", ">i2")]
-    fillers = []
-    for i, column in enumerate(table.columns):
-        plan = _encoder(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0), i)
-        if plan is None:
+# --- writing -------------------------------------------------------------------------------------------------
+
+CHUNK_BYTES = 4 << 20  # payload bytes per chunk handed to COPY: bounded memory, the server parses meanwhile
+_NUMPY_WIDTH = {
+    pa.bool_(): "u1",
+    pa.int8(): ">i2",
+    pa.uint8(): ">i2",
+    pa.int16(): ">i2",
+    pa.uint16(): ">i4",
+    pa.int32(): ">i4",
+    pa.uint32(): ">i8",
+    pa.int64(): ">i8",
+    pa.float32(): ">f4",
+    pa.float64(): ">f8",
+}
+_NOTHING = pa.scalar(b"", pa.large_binary())
+
+
+@dataclass(frozen=True)
+class _ColumnEncoding:
+    """How one column is written: fixed-width values (``width`` bytes, from ``values``) or text (width 0)."""
+
+    width: int
+    values: Callable[[pa.Array], np.ndarray] | None  # chunk without NULLs -> (rows, width) big-endian bytes
+
+
+def plan_encode(table: pa.Table) -> list[_ColumnEncoding] | None:
+    """Per column, how :func:`encode_chunks` writes it; None when a column needs the CSV path.
+
+    Fixed-width types (booleans, integers, floats, ``decimal128`` with precision <= 18, ``date32``, timestamps
+    whose values fit microseconds) and strings have a binary encoding; NULLs are sent as field length -1.
+    Anything else (times, wider decimals, nested types, nanosecond remainders, ...) returns None.
+    """
+    plan = []
+    for column in table.columns:
+        encoding = _column_encoding(column)
+        if encoding is None:
             return None
-        column_fields, fill = plan
-        fields += [(f"len{i}", ">i4"), *column_fields]
-        fillers.append((i, np.dtype(column_fields).itemsize, fill))
-    rows = np.empty(table.num_rows, dtype=np.dtype(fields))
-    rows["count"] = table.num_columns
-    for i, width, fill in fillers:
-        rows[f"len{i}"] = width
-        fill(rows)
-    return HEADER + rows.tobytes() + TRAILER
+        plan.append(encoding)
+    return plan
 
 
-def _encoder(array: pa.Array, i: int) -> tuple[list[tuple], object] | None:
-    """(structured fields, function filling them) for one column, or None when it has no binary encoding here."""
-    t = array.type
-    simple = {
-        pa.bool_(): ">u1",
-        pa.int16(): ">i2",
-        pa.int32(): ">i4",
-        pa.int64(): ">i8",
-        pa.float32(): ">f4",
-        pa.float64(): ">f8",
-    }
-    name = f"value{i}"
-    if t in simple:
-        values = array.to_numpy(zero_copy_only=False)
+def encode_chunks(table: pa.Table, plan: Sequence[_ColumnEncoding], chunk_rows: int | None = None) -> Iterator[bytes]:
+    """Yield the table as a binary COPY stream (header, rows, trailer), one block of rows at a time.
 
-        def fill_simple(rows: np.ndarray) -> None:
-            rows[name] = values
+    Args:
+        table: The rows to write, with columns as planned by :func:`plan_encode`.
+        plan: :func:`plan_encode`'s result for ``table``.
+        chunk_rows: Rows per block; by default about :data:`CHUNK_BYTES` of payload per block.
 
-        return [(name, simple[t])], fill_simple
+    Yields:
+        Consecutive pieces of the stream (the first starts with the header, the last ends with the trailer).
+    """
+    if chunk_rows is None:
+        row_bytes = 2 + sum(4 + encoding.width for encoding in plan)
+        if any(encoding.values is None for encoding in plan):  # text: its average length per row
+            row_bytes += table.nbytes // max(table.num_rows, 1)
+        chunk_rows = max(1024, CHUNK_BYTES // row_bytes)
+    prefix = HEADER
+    for batch in table.to_batches(max_chunksize=chunk_rows):
+        if batch.num_rows:
+            yield prefix + _encode_batch(batch, plan)
+            prefix = b""
+    yield prefix + TRAILER
+
+
+def _encode_batch(batch: pa.RecordBatch, plan: Sequence[_ColumnEncoding]) -> bytes:
+    n = batch.num_rows
+    count = np.array([batch.num_columns], dtype=">i2").view(np.uint8)
+    if all(e.values is not None for e in plan) and not any(c.null_count for c in batch.columns):
+        # every row has the same width: one byte matrix, filled column by column
+        row = np.empty((n, 2 + sum(4 + e.width for e in plan)), dtype=np.uint8)
+        row[:, :2] = count
+        position = 2
+        for encoding, array in zip(plan, batch.columns, strict=True):
+            row[:, position : position + 4] = np.array([encoding.width], dtype=">i4").view(np.uint8)
+            row[:, position + 4 : position + 4 + encoding.width] = encoding.values(array)  # type: ignore[misc]
+            position += 4 + encoding.width
+        return row.tobytes()
+    # NULLs or text: per column a length piece and a value piece, joined row by row by Arrow
+    pieces: list[pa.Array | pa.Scalar] = [pa.scalar(count.tobytes(), pa.large_binary())]
+    for encoding, array in zip(plan, batch.columns, strict=True):
+        nulls = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
+        if encoding.values is None:  # text: length-prefixed UTF-8 bytes
+            if pa.types.is_null(array.type):
+                lengths = np.full(n, -1)
+            else:
+                lengths = pc.binary_length(array).to_numpy(zero_copy_only=False)
+                lengths = np.where(nulls, -1, lengths) if nulls is not None else lengths
+            pieces.append(_fixed_binary(lengths.astype(">i4").view(np.uint8).reshape(n, 4)))
+            pieces.append(array.cast(pa.large_binary()))
+            continue
+        filled = array if nulls is None else array.fill_null(_zero(array.type))
+        values = encoding.values(filled)
+        if nulls is None:
+            lengths = np.broadcast_to(np.array([encoding.width], dtype=">i4").view(np.uint8), (n, 4))
+            pieces.append(_fixed_binary(np.concatenate([lengths, values], axis=1)))
+            continue
+        lengths = np.where(nulls, -1, encoding.width).astype(">i4").view(np.uint8).reshape(n, 4)
+        pieces.append(_fixed_binary(lengths))
+        pieces.append(_fixed_binary(values, valid=~nulls))
+    joined = pc.binary_join_element_wise(*pieces, _NOTHING, null_handling="replace", null_replacement="")
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64, count=n + 1)
+    return joined.buffers()[2][offsets[0] : offsets[-1]].to_pybytes()
+
+
+def _fixed_binary(matrix: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """A ``large_binary`` array whose i-th value is row i of a (rows, width) byte matrix (no copy when contiguous)."""
+    rows, width = matrix.shape
+    data = np.ascontiguousarray(matrix)
+    offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int64)
+    validity = None if valid is None else pa.array(valid).buffers()[1]
+    return pa.Array.from_buffers(pa.large_binary(), rows, [validity, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _zero(arrow_type: pa.DataType) -> pa.Scalar:
+    if pa.types.is_boolean(arrow_type):
+        return pa.scalar(False)
+    if pa.types.is_decimal(arrow_type):
+        return pa.scalar(Decimal(0), arrow_type)
+    return pa.scalar(0, arrow_type)
+
+
+def _column_encoding(column: pa.ChunkedArray) -> _ColumnEncoding | None:
+    t = column.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
+        return _ColumnEncoding(0, None)
+    if t in _NUMPY_WIDTH:
+        big_endian = np.dtype(_NUMPY_WIDTH[t])
+
+        def simple(array: pa.Array) -> np.ndarray:
+            values = array.to_numpy(zero_copy_only=False).astype(big_endian)
+            return values.view(np.uint8).reshape(len(array), big_endian.itemsize)
+
+        return _ColumnEncoding(big_endian.itemsize, simple)
     if t == pa.date32():
-        days = array.cast(pa.int32()).to_numpy() - DAYS_1970_TO_2000
-
-        def fill_date(rows: np.ndarray) -> None:
-            rows[name] = days
-
-        return [(name, ">i4")], fill_date
-    if pa.types.is_timestamp(t):
-        micros = _micros(array)
-        if micros is None:
+        low = pc.min(column.cast(pa.int32())).as_py()
+        if low is not None and low < -(2**31) + DAYS_1970_TO_2000:  # days since 2000 would overflow an int32
             return None
 
-        def fill_timestamp(rows: np.ndarray) -> None:
-            rows[name] = micros - MICROS_1970_TO_2000
+        def date(array: pa.Array) -> np.ndarray:
+            values = (array.cast(pa.int32()).to_numpy() - np.int32(DAYS_1970_TO_2000)).astype(">i4")
+            return values.view(np.uint8).reshape(len(array), 4)
 
-        return [(name, ">i8")], fill_timestamp
-    if pa.types.is_decimal128(t) and t.precision <= MAX_BINARY_NUMERIC_DIGITS and 0 <= t.scale <= 16:
-        return _numeric_encoder(array, i)
+        return _ColumnEncoding(4, date)
+    if pa.types.is_timestamp(t):
+        micros_type = pa.timestamp("us", tz=t.tz)
+        try:  # safe: raises on overflow, and on nanosecond remainders (the CSV path lets PostgreSQL round them)
+            micros = column.cast(micros_type, safe=True).cast(pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        bounds = pc.min_max(micros)
+        if bounds["min"].as_py() is not None and bounds["min"].as_py() < -(2**63) + MICROS_1970_TO_2000:
+            return None
+
+        def timestamp(array: pa.Array) -> np.ndarray:
+            values = array.cast(micros_type).cast(pa.int64()).to_numpy() - np.int64(MICROS_1970_TO_2000)
+            return values.astype(">i8").view(np.uint8).reshape(len(array), 8)
+
+        return _ColumnEncoding(8, timestamp)
+    if pa.types.is_decimal128(t) and t.precision <= MAX_BINARY_NUMERIC_DIGITS and 0 <= t.scale <= t.precision:
+        integer_groups = -(-(t.precision - t.scale) // 4)
+        fraction_groups = -(-t.scale // 4)
+        return _ColumnEncoding(
+            8 + 2 * (integer_groups + fraction_groups),
+            lambda array: _numeric_values(array, integer_groups, fraction_groups),
+        )
     return None
 
 
-def _micros(array: pa.Array) -> np.ndarray | None:
-    raw = array.cast(pa.int64()).to_numpy()
-    factor = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": None}[array.type.unit]
-    if factor is None:
-        if (raw % 1000).any():
-            return None  # sub-microsecond parts: the CSV path lets PostgreSQL round them
-        return raw // 1000
-    return raw * factor
+def _numeric_values(array: pa.Array, integer_groups: int, fraction_groups: int) -> np.ndarray:
+    """PostgreSQL numeric binary format with a fixed digit count: ndigits, weight, sign, dscale, base-10000 digits.
 
-
-def _numeric_encoder(array: pa.Array, i: int) -> tuple[list[tuple], object]:
-    """PostgreSQL numeric external format with a fixed digit count: ndigits, weight, sign, dscale, digits."""
-    precision, scale = array.type.precision, array.type.scale
-    words = np.frombuffer(array.buffers()[1], dtype="<i8")[2 * array.offset : 2 * (array.offset + len(array))]
-    unscaled = words[::2]  # |value| < 10**18: the low word holds it exactly
+    The digits are aligned on the decimal point: with ``pad = 4 * fraction_groups - scale`` they are the base-10000
+    digits of ``|unscaled| * 10**pad``, group j (from the right) being ``|unscaled| // 10**(4j - pad) % 10000``
+    (the last one ``|unscaled| % 10**(4 - pad) * 10**pad``): no product can overflow. The server normalises
+    leading and trailing zero groups.
+    """
+    n, scale = len(array), array.type.scale
+    words = np.frombuffer(array.buffers()[1], dtype="<i8", count=2 * (array.offset + n))[2 * array.offset :]
+    unscaled = words[::2]  # |value| < 10**18: the low word holds it, sign included
     magnitude = np.abs(unscaled)
-    integer_groups = -(-(precision - scale) // 4)
-    fraction_groups = -(-scale // 4)
-    digits = np.empty((len(array), integer_groups + fraction_groups), dtype=">i2")
-    integer_part, fraction_part = np.divmod(magnitude, 10**scale)
-    fraction_part *= 10 ** (4 * fraction_groups - scale)  # align the fraction on base-10000 groups
-    for j in reversed(range(integer_groups)):  # least significant group first: one divmod each
-        integer_part, digits[:, j] = np.divmod(integer_part, 10_000)
-    for j in reversed(range(fraction_groups)):
-        fraction_part, digits[:, integer_groups + j] = np.divmod(fraction_part, 10_000)
     ndigits = integer_groups + fraction_groups
-    sign = np.where(unscaled < 0, 0x4000, 0)
-    fields = [
-        (f"ndigits{i}", ">i2"),
-        (f"weight{i}", ">i2"),
-        (f"sign{i}", ">u2"),
-        (f"dscale{i}", ">i2"),
-        (f"digits{i}", ">i2", (ndigits,)),
-    ]
-
-    def fill_numeric(rows: np.ndarray) -> None:
-        rows[f"ndigits{i}"] = ndigits
-        rows[f"weight{i}"] = integer_groups - 1
-        rows[f"sign{i}"] = sign
-        rows[f"dscale{i}"] = scale
-        rows[f"digits{i}"] = digits
-
-    return fields, fill_numeric
+    pad = 4 * fraction_groups - scale
+    out = np.empty((n, 4 + ndigits), dtype=np.uint16)  # native uint16: the casts from int64 are cheap
+    out[:, 0] = ndigits
+    out[:, 1] = (integer_groups - 1) & 0xFFFF  # weight: -1 (no integer digits) is 0xffff as int16
+    out[:, 2] = (unscaled >> 63) & 0x4000  # sign: 0x4000 for negative values
+    out[:, 3] = scale
+    for j in range(ndigits):  # j = 0 is the least significant group
+        column = 4 + ndigits - 1 - j
+        if j == 0:
+            out[:, column] = (magnitude - magnitude // 10 ** (4 - pad) * 10 ** (4 - pad)) * 10**pad
+        else:
+            shifted = magnitude // 10 ** (4 * j - pad)
+            out[:, column] = shifted - shifted // 10_000 * 10_000
+    return out.astype(">u2").view(np.uint8).reshape(n, 2 * (4 + ndigits))

@@ -128,6 +128,8 @@ def natural_oid(arrow_type: pa.DataType) -> int | None:
         return TIMESTAMPTZ if t.tz is not None else TIMESTAMP
     if pa.types.is_decimal(t):
         return NUMERIC
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return TEXT
     natural = {
         pa.bool_(): BOOL,
         pa.int16(): INT2,
@@ -138,6 +140,16 @@ def natural_oid(arrow_type: pa.DataType) -> int | None:
         pa.date32(): DATE,
     }
     return natural.get(t)
+
+
+def binary_compatible(declared: PgType, arrow_type: pa.DataType) -> bool:
+    """Whether a column declared as ``declared`` accepts the binary COPY format written for ``arrow_type``.
+
+    True for the type's natural PostgreSQL type, and for strings into ``varchar(n)``/``char(n)`` (same wire
+    format as text, whose receive functions apply the length like their text input does).
+    """
+    natural = natural_oid(arrow_type)
+    return declared.oid == natural or (natural == TEXT and declared.oid in (VARCHAR, BPCHAR))
 
 
 def pg_type_for_arrow(arrow_type: pa.DataType, name: str) -> str:

@@ -27,7 +27,7 @@ from dbt.adapters.pgpython import arrow_io
 from dbt.adapters.pgpython.pg_types import (
     ColumnTypeError,
     PgType,
-    natural_oid,
+    binary_compatible,
     pg_type_for_arrow,
     prepare_for_write,
 )
@@ -143,7 +143,7 @@ def _run(connections: Any, handle: Any, model: Mapping[str, Any], code: str, pat
     table = pa.table(columns, names=table.column_names)
     # binary COPY sends each type's own wire format: only where the column has the Arrow type's natural type
     binary = all(
-        n not in declared or declared[n].oid == natural_oid(c.type)
+        n not in declared or binary_compatible(declared[n], c.type)
         for n, c in zip(table.column_names, columns, strict=True)
     )
     relation = target["relation"]
@@ -153,7 +153,7 @@ def _run(connections: Any, handle: Any, model: Mapping[str, Any], code: str, pat
     )
     suffix = " on commit drop" if target.get("temporary") else ""
     connections.add_query(f"create {kind}table {relation} ({definition}){suffix}", auto_begin=False)
-    copy_sql = f"copy {relation} from stdin (format csv) -- {table.num_rows} rows from Python model {name}"
+    copy_sql = f"copy {relation} from stdin -- {table.num_rows} rows from Python model {name}"
     with connections.exception_handler(copy_sql):
         rows = arrow_io.write_table(handle, relation, table, binary=binary)
     _log_io("wrote", relation, table, time.perf_counter() - write_start)
