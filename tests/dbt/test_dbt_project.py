@@ -1,30 +1,20 @@
-"""Real dbt runs of the project against a fresh warehouse database, connected as the transformer role."""
+"""Real dbt runs of the project against a warehouse loaded with small demo data, as the transformer role."""
 
 import json
-
-import pytest
 
 from elt.connection import connect
 from elt.dbt_invocation import DbtSession
 
 
-@pytest.fixture
-def built(warehouse_env, repo_paths):
-    session = DbtSession(repo_paths)
-    session.invoke("build")
-    return warehouse_env, session
-
-
-def test_build_creates_marts_in_fixed_schemas_owned_by_the_transformer(built):
-    warehouse, _ = built
+def test_build_creates_marts_in_fixed_schemas_owned_by_the_transformer(demo_env):
+    warehouse = demo_env.target
     with connect(warehouse) as conn:
         rows = conn.execute("select schemaname, tableowner from pg_tables where tablename = 'dim_dates'").fetchall()
     assert rows == [("marts", warehouse.role("transformer"))]
 
 
-def test_reporter_reads_the_marts_dbt_built(built):
-    warehouse, _ = built
-    with connect(warehouse, role="reporter") as conn:
+def test_reporter_reads_the_marts_dbt_built(demo_env):
+    with connect(demo_env.target, role="reporter") as conn:
         days, first, last = conn.execute(
             "select count(*), min(date_day), max(date_day) from marts.dim_dates"
         ).fetchone()
@@ -32,9 +22,8 @@ def test_reporter_reads_the_marts_dbt_built(built):
     assert days == (last - first).days + 1
 
 
-def test_contract_is_enforced_with_a_primary_key(built):
-    warehouse, _ = built
-    with connect(warehouse) as conn:
+def test_contract_is_enforced_with_a_primary_key(demo_env):
+    with connect(demo_env.target) as conn:
         constraint = conn.execute(
             """
             select c.contype, a.attname
@@ -46,19 +35,17 @@ def test_contract_is_enforced_with_a_primary_key(built):
     assert constraint == [("p", "date_day")]
 
 
-def test_docs_generate_catalogs_every_model_with_persisted_descriptions(built, repo_paths):
-    warehouse, session = built
-    session.invoke("docs", "generate")
+def test_docs_generate_catalogs_every_model_with_persisted_descriptions(demo_env, dbt_session, repo_paths):
+    dbt_session.invoke("docs", "generate")
     catalog = json.loads((repo_paths.dbt_project_dir / "target" / "catalog.json").read_text())
     assert "model.warehouse_elt.dim_dates" in catalog["nodes"]
-    with connect(warehouse) as conn:
+    with connect(demo_env.target) as conn:
         comment = conn.execute("select obj_description('marts.dim_dates'::regclass)").fetchone()[0]
     assert comment.startswith("Calendar dimension")
 
 
-def test_documented_columns_match_the_built_relations(built, repo_paths):
-    _, session = built
-    session.invoke("docs", "generate")
+def test_documented_columns_match_the_built_relations(demo_env, dbt_session, repo_paths):
+    dbt_session.invoke("docs", "generate")
     target = repo_paths.dbt_project_dir / "target"
     catalog = json.loads((target / "catalog.json").read_text())["nodes"]
     manifest = json.loads((target / "manifest.json").read_text())["nodes"]
@@ -69,7 +56,7 @@ def test_documented_columns_match_the_built_relations(built, repo_paths):
         assert built_columns == set(manifest[key]["columns"]), key
 
 
-def test_every_model_and_column_is_documented(repo_paths, warehouse_env):
+def test_every_model_and_column_is_documented(demo_env, repo_paths):
     manifest = DbtSession(repo_paths).invoke("parse").result
     missing = []
     for node in manifest.nodes.values():

@@ -1,0 +1,42 @@
+-- One row per order: the latest version loaded (defensive dedup; the raw merge keys on id).
+with
+
+source as (
+    select * from {{ source('app', 'orders') }}
+),
+
+deduplicated as (
+    select
+        *,
+        row_number() over (
+            partition by id
+            order by updated_at desc, _dlt_load_id desc
+        ) as version_rank
+    from source
+),
+
+renamed as (
+    select
+        -- ids
+        id as order_id,
+        user_id,
+
+        -- strings
+        lower(status) as order_status,
+
+        -- numerics
+        amount as amount_usd,
+
+        -- booleans
+        lower(status) = 'refunded' as is_refunded,
+
+        -- timestamps
+        created_at,
+        updated_at,
+        to_timestamp(_dlt_load_id::numeric) as loaded_at
+
+    from deduplicated
+    where version_rank = 1
+)
+
+select * from renamed
