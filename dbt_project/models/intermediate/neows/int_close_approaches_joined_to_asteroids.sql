@@ -1,0 +1,149 @@
+-- Every known close approach (feed and browse, one row per asteroid, date and body) with the size and
+-- hazard of the asteroid. Where both endpoints hold the same approach or asteroid, the latest load wins
+-- (the feed on a tie).
+with
+
+feed_approaches as (
+    select * from {{ ref('stg_neows__close_approaches') }}
+),
+
+browse_approaches as (
+    select * from {{ ref('stg_neows__browse_close_approaches') }}
+),
+
+feed_asteroids as (
+    select * from {{ ref('stg_neows__asteroids') }}
+),
+
+browse_asteroids as (
+    select * from {{ ref('stg_neows__browse_asteroids') }}
+),
+
+approaches_unioned as (
+    select
+        asteroid_id,
+        orbiting_body,
+        'feed' as approach_source,
+        relative_velocity_km_per_s,
+        miss_distance_au,
+        miss_distance_lunar,
+        miss_distance_km,
+        close_approach_date,
+        close_approach_at,
+        loaded_at
+    from feed_approaches
+    union all
+    select
+        asteroid_id,
+        orbiting_body,
+        'browse' as approach_source,
+        relative_velocity_km_per_s,
+        miss_distance_au,
+        miss_distance_lunar,
+        miss_distance_km,
+        close_approach_date,
+        close_approach_at,
+        loaded_at
+    from browse_approaches
+),
+
+approaches as (
+    select
+        *,
+        row_number() over (
+            partition by asteroid_id, close_approach_date, orbiting_body
+            order by loaded_at desc, approach_source = 'feed' desc
+        ) as source_rank
+    from approaches_unioned
+),
+
+asteroids_unioned as (
+    select
+        asteroid_id,
+        asteroid_name,
+        absolute_magnitude_h,
+        estimated_diameter_min_m,
+        estimated_diameter_max_m,
+        is_potentially_hazardous,
+        is_sentry_object,
+        loaded_at,
+        1 as source_priority
+    from feed_asteroids
+    union all
+    select
+        asteroid_id,
+        asteroid_name,
+        absolute_magnitude_h,
+        estimated_diameter_min_m,
+        estimated_diameter_max_m,
+        is_potentially_hazardous,
+        is_sentry_object,
+        loaded_at,
+        2 as source_priority
+    from browse_asteroids
+),
+
+asteroids as (
+    select
+        *,
+        (estimated_diameter_min_m + estimated_diameter_max_m) / 2 as estimated_diameter_mean_m,
+        row_number() over (
+            partition by asteroid_id
+            order by loaded_at desc, source_priority asc
+        ) as source_rank
+    from asteroids_unioned
+),
+
+enriched as (
+    select
+        -- ids
+        approaches.asteroid_id,
+
+        -- strings
+        approaches.orbiting_body,
+        approaches.approach_source,
+        asteroids.asteroid_name,
+        case
+            when asteroids.estimated_diameter_mean_m is null then 'unknown'
+            when asteroids.estimated_diameter_mean_m < 25 then 'small'
+            when asteroids.estimated_diameter_mean_m < 140 then 'medium'
+            when asteroids.estimated_diameter_mean_m < 1000 then 'large'
+            else 'very_large'
+        end as size_class,
+
+        -- numerics
+        asteroids.absolute_magnitude_h,
+        asteroids.estimated_diameter_min_m,
+        asteroids.estimated_diameter_max_m,
+        asteroids.estimated_diameter_mean_m,
+        approaches.relative_velocity_km_per_s,
+        approaches.miss_distance_au,
+        approaches.miss_distance_lunar,
+        approaches.miss_distance_km,
+
+        -- booleans
+        coalesce(asteroids.is_potentially_hazardous, false) as is_potentially_hazardous,
+        coalesce(asteroids.is_sentry_object, false) as is_sentry_object,
+        coalesce(approaches.miss_distance_lunar < 1, false) as is_within_lunar_distance,
+        coalesce(
+            asteroids.is_potentially_hazardous
+            and approaches.orbiting_body = 'Earth'
+            and approaches.miss_distance_au <= 0.05,
+            false
+        ) as is_hazardous_approach,
+
+        -- dates
+        approaches.close_approach_date,
+
+        -- timestamps
+        approaches.close_approach_at
+
+    from approaches
+    left join asteroids
+        on
+            approaches.asteroid_id = asteroids.asteroid_id
+            and asteroids.source_rank = 1
+    where approaches.source_rank = 1
+)
+
+select * from enriched
