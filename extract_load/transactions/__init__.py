@@ -129,6 +129,8 @@ def transaction_drops(landing: Landing, reload: ReloadSelection) -> Iterator[Any
     # the quarantine and the manifest exist from the first run on, even before any record is rejected
     for hints in (_REJECTED_HINTS, _FILES_HINTS):
         yield dlt.mark.with_hints(dlt.mark.materialize_table_schema(), hints, create_table_variant=True)
+    if pending:
+        _index_loaded_ranks()
     with tempfile.TemporaryDirectory(prefix="elt-transactions-") as spool_dir:
         for drop in pending:
             yield from _load_file(landing, drop, Path(spool_dir) / "spool.arrow")
@@ -241,6 +243,21 @@ def _drop_superseded(table: pa.Table) -> pa.Table:
     loaded_rank = pa.array([existing.get(key) for key in table.column(TRANSACTION_ID).to_pylist()], pa.string())
     superseded = pc.fill_null(pc.greater(loaded_rank, table.column(SOURCE_RANK)), False)
     return table.filter(pc.invert(superseded))
+
+
+def _index_loaded_ranks() -> None:
+    """Index the loaded ids with their rank, so checking a batch against them is a lookup, not a scan."""
+    pipeline = dlt.current.pipeline()
+    try:
+        with pipeline.sql_client() as client:
+            if client.has_dataset():
+                table = client.make_qualified_table_name(TRANSACTIONS_TABLE)
+                client.execute_sql(
+                    f"create index if not exists transactions_id_rank on {table} "
+                    f"(transaction_id) include ({SOURCE_RANK})"
+                )
+    except dlt.destinations.exceptions.DatabaseUndefinedRelation:
+        return
 
 
 def _loaded_ranks(transaction_ids: list[str]) -> dict[str, str]:
