@@ -6,8 +6,6 @@
     {%- if not execute -%}
         {{ return(true) }}
     {%- endif -%}
-    {%- set found = adapter.get_relation(
-        database=relation.database, schema=relation.schema, identifier=relation.identifier
-    ) -%}
+    {%- set found = adapter.get_relation(relation.database, relation.schema, relation.identifier) -%}
     {{ return(found is not none) }}
 {%- endmacro %}

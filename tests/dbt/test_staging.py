@@ -3,6 +3,7 @@
 import pytest
 
 from elt.connection import connect
+from elt.dbt_invocation import DbtSession
 
 # staging view -> (raw table, its key): one staging row per distinct raw key
 STAGED = {
@@ -108,3 +109,24 @@ def test_source_freshness_passes_on_load_time_although_business_dates_are_old(de
     with connect(demo_env.target) as conn:
         newest_business_date = conn.execute("select max(dt) from raw_transactions.transactions").fetchone()[0]
     assert newest_business_date.year == 2024
+
+
+def test_staging_of_a_raw_table_not_created_yet_is_empty_instead_of_failing(warehouse_env, repo_paths):
+    # dlt creates raw_app.deleted_keys only with a first detected deletion
+    DbtSession(repo_paths).invoke("run", "--select", "stg_app__deleted_keys")
+    with connect(warehouse_env) as conn:
+        rows = conn.execute("select count(*) from staging.stg_app__deleted_keys").fetchone()[0]
+        columns = conn.execute(
+            """
+            select column_name, data_type from information_schema.columns
+            where table_schema = 'staging' and table_name = 'stg_app__deleted_keys'
+            order by ordinal_position
+            """
+        ).fetchall()
+    assert rows == 0
+    assert columns == [
+        ("deleted_id", "bigint"),
+        ("source_table", "character varying"),
+        ("is_deleted", "boolean"),
+        ("detected_at", "timestamp with time zone"),
+    ]

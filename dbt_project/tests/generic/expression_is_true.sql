@@ -3,13 +3,10 @@
     with the column name prepended to the expression (`expression: ">= 0"`).
 #}
 {% test expression_is_true(model, expression, column_name=none) %}
+    {%- set condition = expression if column_name is none else column_name ~ ' ' ~ expression %}
 
     select *
     from {{ model }}
-    {% if column_name is none -%}
-        where not coalesce(({{ expression }}), false)
-    {%- else -%}
-        where not coalesce(({{ column_name }} {{ expression }}), false)
-    {%- endif %}
+    where not coalesce(({{ condition }}), false)
 
 {% endtest %}

@@ -45,7 +45,7 @@ with
 renamed as (
     select
         null::bigint as deleted_id,
-        null::text as source_table,
+        null::varchar as source_table,
         null::boolean as is_deleted,
         null::timestamptz as detected_at
     where false
