@@ -1,16 +1,19 @@
-"""Fast path of :mod:`arrow_io` for fixed-width columns: ``COPY ... (FORMAT binary)`` decoded and encoded with numpy.
+"""Binary ``COPY`` for :mod:`arrow_io`: fixed-width reads decoded with numpy, writes encoded with numpy and Arrow.
 
-PostgreSQL's binary COPY rows are a field count, then per field a length and the value's bytes. When every
-field has a fixed width, every row has the same size and the whole stream is one numpy structured array:
-no per-row Python work at all.
+PostgreSQL's binary COPY rows are a field count, then per field a length (-1 for NULL) and the value's bytes.
 
 - Reading: columns of type boolean, smallint, integer, bigint, real, double precision, ``numeric(p, s)`` with
-  p <= 18, date, timestamp and timestamptz are selected as fixed-width values with ``coalesce`` plus an
-  ``is null`` flag per column (numeric as its unscaled ``int8``, dates as days), so NULLs keep the width fixed.
-- Writing: a table without NULLs whose columns are all of those types is encoded the same way (numeric in
-  PostgreSQL's base-10000 external format with a fixed digit count, which the server normalises).
+  p <= 18, date, timestamp and timestamptz are selected as fixed-width values, so every row has the same size
+  and the whole stream is one numpy structured array (no per-row Python work). Numerics arrive as their
+  unscaled ``int8`` and dates as days since 2000, NULL as a sentinel no value can take (the smallest int8/int4);
+  other types are selected with ``coalesce`` plus an ``is null`` flag.
+- Writing (:func:`plan_encode`, :func:`encode_chunks`): booleans, integers, floats, ``decimal128`` with
+  precision <= 18 (PostgreSQL's base-10000 numeric format with a fixed digit count, which the server
+  normalises), ``date32``, timestamps in whole microseconds and strings, NULLs included, in blocks of a few MB.
+  A block without NULLs or text is one numpy byte matrix; otherwise Arrow joins per-row length and value
+  pieces (``binary_join_element_wise``).
 
-Anything else (text, NULLs on write, wider numerics, nanosecond remainders, ...) goes through the CSV path.
+Anything else (times, wider decimals, nanosecond remainders, nested types, ...) goes through the CSV path.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ MAX_BINARY_NUMERIC_DIGITS = 18  # unscaled values fit an int64
 DAYS_1970_TO_2000 = 10_957
 MICROS_1970_TO_2000 = 946_684_800_000_000
 _SQL_NAME = {INT2: "int2", INT4: "int4", INT8: "int8", FLOAT4: "float4", FLOAT8: "float8"}
-_INFINITE_MICROS = (np.iinfo(np.int64).min, np.iinfo(np.int64).max)
+INT64_MIN, INT32_MIN = -(2**63), -(2**31)
+_INFINITE_MICROS = (INT64_MIN, 2**63 - 1)
 _READ_WIDTH = {BOOL: ">u1", INT2: ">i2", INT4: ">i4", INT8: ">i8", FLOAT4: ">f4", FLOAT8: ">f8", DATE: ">i4"}
 
 
@@ -55,13 +59,23 @@ def readable(pg: PgType) -> bool:
     return pg.oid in _READ_WIDTH or pg.oid in (TIMESTAMP, TIMESTAMPTZ)
 
 
-def read_select(pg: PgType, col: str) -> list[str]:
-    """The two fixed-width expressions selected for a column: its value (NULL as zero) and its null flag."""
+def _null_sentinel(pg: PgType) -> int | None:
+    """The value standing for NULL where no real value can take it (numeric(p <= 18) scaled, days since 2000)."""
     if pg.oid == NUMERIC:
-        value = f"coalesce(({col} * 1e{pg.scale or 0})::int8, 0)"
-    elif pg.oid == DATE:
-        value = f"coalesce({col} - date '2000-01-01', 0)"
-    elif pg.oid == BOOL:
+        return INT64_MIN  # |unscaled| < 10**18
+    if pg.oid == DATE:
+        return INT32_MIN  # PostgreSQL dates span -2451545 .. 2145031948 days from 2000-01-01
+    return None
+
+
+def read_select(pg: PgType, col: str) -> list[str]:
+    """The fixed-width expressions selected for a column: its value, and its null flag unless NULL has a sentinel."""
+    if pg.oid == NUMERIC:
+        scaled = f"{col}::int8" if not pg.scale else f"({col} * 1e{pg.scale})::int8"
+        return [f"coalesce({scaled}, {INT64_MIN})"]
+    if pg.oid == DATE:
+        return [f"coalesce({col} - date '2000-01-01', {INT32_MIN})"]
+    if pg.oid == BOOL:
         value = f"coalesce({col}, false)"
     elif pg.oid in (TIMESTAMP, TIMESTAMPTZ):
         value = f"coalesce({col}, 'epoch')"
@@ -71,11 +85,13 @@ def read_select(pg: PgType, col: str) -> list[str]:
 
 
 def decode(data: memoryview, names: Sequence[str], types: Sequence[PgType]) -> pa.Table:
-    """Decode a binary COPY stream of :func:`read_select` pairs into an Arrow table."""
+    """Decode a binary COPY stream of :func:`read_select` expressions into an Arrow table."""
     fields: list[tuple[str, str]] = [("count", ">i2")]
     for i, pg in enumerate(types):
         width = ">i8" if pg.oid in (NUMERIC, TIMESTAMP, TIMESTAMPTZ) else _READ_WIDTH[pg.oid]
-        fields += [(f"len{i}", ">i4"), (f"value{i}", width), (f"nlen{i}", ">i4"), (f"null{i}", ">u1")]
+        fields += [(f"len{i}", ">i4"), (f"value{i}", width)]
+        if _null_sentinel(pg) is None:
+            fields += [(f"nlen{i}", ">i4"), (f"null{i}", ">u1")]
     row = np.dtype(fields)
     if bytes(data[: len(SIGNATURE)]) != SIGNATURE or bytes(data[11:19]) != b"\x00" * 8:
         raise ValueError("unexpected binary COPY header")
@@ -85,8 +101,11 @@ def decode(data: memoryview, names: Sequence[str], types: Sequence[PgType]) -> p
     rows = np.frombuffer(data, dtype=row, count=body // row.itemsize, offset=len(HEADER))
     arrays = []
     for i, (name, pg) in enumerate(zip(names, types, strict=True)):
-        nulls = rows[f"null{i}"].astype(bool)
         values = rows[f"value{i}"].astype(rows[f"value{i}"].dtype.newbyteorder("="))
+        sentinel = _null_sentinel(pg)
+        nulls = rows[f"null{i}"].astype(bool) if sentinel is None else values == sentinel
+        if sentinel is not None and nulls.any():
+            values[nulls] = 0  # no sentinel left under the validity mask
         arrays.append(_to_arrow(values, nulls, pg, name))
     return pa.table(arrays, names=list(names))
 
