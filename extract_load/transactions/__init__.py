@@ -133,7 +133,7 @@ def transaction_drops(landing: Landing, reload: ReloadSelection) -> Iterator[Any
         _index_loaded_ranks()
     with tempfile.TemporaryDirectory(prefix="elt-transactions-") as spool_dir:
         for drop in pending:
-            yield from _load_file(landing, drop, Path(spool_dir) / "spool.arrow")
+            yield from _load_file(landing, drop, Path(spool_dir))
             seen[drop.relative_path] = drop.version
 
 
@@ -148,7 +148,7 @@ def _load_file(landing: Landing, drop: DropFile, spool: Path) -> Iterator[Any]:
                 rejects += batch_rejects
                 valid_rows += valid.num_rows
                 writer.write(valid)
-        for table in _read_spool(spool):
+        for table in _read_spool(writer.segments):
             newest = _drop_superseded(table)
             if newest.num_rows:
                 yield dlt.mark.with_hints(newest, _TRANSACTIONS_HINTS, create_table_variant=True)
@@ -190,49 +190,48 @@ def _load_file(landing: Landing, drop: DropFile, spool: Path) -> Iterator[Any]:
 
 
 class _Spool:
-    """Arrow IPC file of a file's valid rows, so nothing is handed to dlt before the whole file validated."""
+    """Arrow IPC files of a file's valid rows, so nothing is handed to dlt before the whole file validated.
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    A batch whose columns differ from the current segment's (a JSONL key that first appears late in the
+    file) starts a new segment; earlier rows simply lack that column.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self.segments: list[Path] = []
         self._writer: ipc.RecordBatchFileWriter | None = None
+        self._schema: pa.Schema | None = None
 
     def __enter__(self) -> _Spool:
-        self._path.unlink(missing_ok=True)
+        for old in self._folder.glob("segment-*.arrow"):
+            old.unlink()
         return self
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        if self._writer is None:
-            self._writer = ipc.new_file(self._path, table.schema)
-        elif table.schema != self._writer.schema:
-            table = _conform(table, self._writer.schema)
+        if self._writer is None or table.schema != self._schema:
+            self._close()
+            self.segments.append(self._folder / f"segment-{len(self.segments)}.arrow")
+            self._writer = ipc.new_file(self.segments[-1], table.schema)
+            self._schema = table.schema
         self._writer.write_table(table)
 
     def __exit__(self, *exc: object) -> None:
+        self._close()
+
+    def _close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+            self._writer = None
 
 
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Align a later batch with the spool's schema (JSONL batches can differ in their extra columns)."""
-    extra = [name for name in table.column_names if name not in schema.names]
-    if extra:
-        raise FileRejectedError(f"column(s) {', '.join(extra)} appear only after the first records; not supported")
-    columns = [
-        table.column(name) if name in table.column_names else pa.nulls(table.num_rows, schema.field(name).type)
-        for name in schema.names
-    ]
-    return pa.table(columns, schema=schema)
-
-
-def _read_spool(path: Path) -> Iterator[pa.Table]:
-    if not path.exists():
-        return
-    with pa.memory_map(str(path)) as source:
-        reader = ipc.open_file(source)
-        for index in range(reader.num_record_batches):
-            yield pa.Table.from_batches([reader.get_batch(index)])
+def _read_spool(segments: list[Path]) -> Iterator[pa.Table]:
+    for segment in segments:
+        with pa.memory_map(str(segment)) as source:
+            reader = ipc.open_file(source)
+            for index in range(reader.num_record_batches):
+                yield pa.Table.from_batches([reader.get_batch(index)])
 
 
 def _drop_superseded(table: pa.Table) -> pa.Table:

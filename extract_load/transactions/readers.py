@@ -145,18 +145,24 @@ def _read_csv(stream: BinaryIO) -> Iterator[RawBatch]:
 
 
 class _RecordNumbering:
-    """1-based record numbers of the rows a CSV reader returns, skipping records it rejected."""
+    """1-based record numbers of the rows a CSV reader returns, skipping records it rejected.
+
+    The reader parses ahead, so a rejected record can be reported before the batch holding the records
+    in front of it: rejected numbers are remembered until the numbering has passed them.
+    """
 
     def __init__(self) -> None:
         self._next = 1
+        self._skipped: set[int] = set()
 
     def assign(self, count: int, skipped: list[int]) -> np.ndarray:
-        skipped_set = {number for number in skipped if number > 0}
-        numbers = np.arange(self._next, self._next + count + len(skipped_set), dtype=np.int64)
-        if skipped_set:
-            numbers = numbers[~np.isin(numbers, list(skipped_set))]
-        numbers = numbers[:count]
-        self._next = int(numbers[-1]) + 1 if count else self._next + len(skipped_set)
+        self._skipped.update(number for number in skipped if number >= self._next)
+        candidates = np.arange(self._next, self._next + count + len(self._skipped), dtype=np.int64)
+        if self._skipped:
+            candidates = candidates[~np.isin(candidates, np.fromiter(self._skipped, dtype=np.int64))]
+        numbers = candidates[:count]
+        self._next = int(numbers[-1]) + 1 if count else self._next
+        self._skipped = {number for number in self._skipped if number >= self._next}
         return numbers
 
 

@@ -135,3 +135,36 @@ def test_files_that_are_not_drops_are_ignored(tx):
     tx.drop("day.csv", HEADER + "t1,1,1.00,2024-01-01\n", mtime=T0)
     tx.run()
     assert set(tx.files()) == {"day.csv"}
+
+
+def test_a_jsonl_key_that_first_appears_late_is_kept(tx, monkeypatch):
+    from extract_load.transactions import readers
+
+    monkeypatch.setattr(readers, "BATCH_ROWS", 2)
+    lines = [
+        '{"transaction_id": "j1", "user_id": 1, "total_cost": 1, "dt": "2024-01-01"}',
+        '{"transaction_id": "j2", "user_id": 1, "total_cost": 1, "dt": "2024-01-01"}',
+        '{"transaction_id": "j3", "user_id": 1, "total_cost": 1, "dt": "2024-01-01", "channel": "app"}',
+    ]
+    tx.drop("late.jsonl", "\n".join(lines) + "\n", mtime=T0)
+    tx.run()
+    assert tx.rows("select transaction_id, channel from raw_transactions.transactions order by 1") == [
+        ("j1", None),
+        ("j2", None),
+        ("j3", "app"),
+    ]
+
+
+def test_row_numbers_stay_exact_across_csv_blocks(tx, monkeypatch):
+    from extract_load.transactions import readers
+
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 64)
+    rows = [f"t{n},{n},1.00,2024-01-01" for n in range(1, 41)]
+    rows[16] = "t17,17"  # ragged record 17
+    rows[29] = "t30,30,-1,2024-01-01"  # negative cost, record 30
+    tx.drop("big.csv", HEADER + "\n".join(rows) + "\n", mtime=T0)
+    tx.run()
+    loaded = dict(tx.rows("select transaction_id, _source_row_number from raw_transactions.transactions"))
+    assert len(loaded) == 38
+    assert all(loaded[f"t{n}"] == n for n in range(1, 41) if n not in (17, 30))
+    assert [row[1:3] for row in tx.rejects()] == [(17, "*"), (30, "total_cost")]
