@@ -283,3 +283,15 @@ def test_a_server_error_mid_stream_stops_the_encoder(db: Any) -> None:
     with pytest.raises(psycopg2.errors.StringDataRightTruncation):
         arrow_io.write_table(db, "short_text", table, chunk_rows=10)
     assert not [t for t in threading.enumerate() if t.name == "pgpython-copy"]
+
+
+def test_reads_leave_the_planner_settings_as_they_were(db: Any) -> None:
+    table = pa.table({"n": pa.array([Decimal("1.25"), None], pa.decimal128(12, 2))})
+    create(db, "settings_probe", table)
+    arrow_io.write_table(db, "settings_probe", table)
+    with db.cursor() as cursor:
+        cursor.execute("set local parallel_tuple_cost = 0.25")
+    assert arrow_io.read_query(db, "select * from settings_probe").equals(table)
+    assert rows(db, "select current_setting('parallel_tuple_cost'), current_setting('parallel_setup_cost')") == [
+        ("0.25", "1000")
+    ]

@@ -21,6 +21,7 @@ import io
 import queue
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -40,6 +41,7 @@ from dbt.adapters.pgpython.pg_types import (
 )
 
 COPY_CHUNK_BYTES = 1 << 20
+_PARALLEL_COSTS = {"parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
 _EPOCH_DAY_SQL = "({col} - date '1970-01-01')"
 _EPOCH_MICROS_SQL = "(extract(epoch from {col}) * 1000000)::int8"
 
@@ -100,7 +102,10 @@ def read_query(connection: object, query: str) -> pa.Table:
                 for j, expression in enumerate(binary_copy.read_select(c.pg, _column_sql(c.name)))
             )
             sink = io.BytesIO()
-            cursor.copy_expert(f"copy (select {selects} from ({query}) as pgpython_q) to stdout (format binary)", sink)
+            with _parallel_friendly(cursor):
+                cursor.copy_expert(
+                    f"copy (select {selects} from ({query}) as pgpython_q) to stdout (format binary)", sink
+                )
             return binary_copy.decode(sink.getbuffer(), [c.name for c in columns], [c.pg for c in columns])
         _ensure_exact_floats(cursor, columns)
         selects = ", ".join(f"{c.select_sql} as {quote_identifier(f'c{i}')}" for i, c in enumerate(columns))
@@ -249,6 +254,27 @@ def _empty_type(column: ReadColumn) -> pa.DataType:
     if column.pg.oid == NUMERIC and not column.pg.constrained_numeric:
         return pa.decimal128(1, 0)
     return column.arrow_type
+
+
+@contextmanager
+def _parallel_friendly(cursor: object) -> Iterator[None]:
+    """Let the planner run the read's per-row conversions in parallel workers, then restore the settings.
+
+    The binary read's numeric-to-int8 conversions cost the server more than the scan; with the planner's
+    default costs a plain ``select * from t`` never gets a parallel plan. Zero setup and tuple costs (local to
+    the transaction, restored afterwards) let tables above ``min_parallel_table_scan_size`` be scanned and
+    converted by ``max_parallel_workers_per_gather`` workers; settings of 0 workers are respected.
+    """
+    names = list(_PARALLEL_COSTS)
+    cursor.execute(  # type: ignore[attr-defined]
+        "select " + ", ".join(f"current_setting('{name}'), set_config('{name}', %s, true)" for name in names),
+        [_PARALLEL_COSTS[name] for name in names],
+    )
+    previous = cursor.fetchone()[0::2]  # type: ignore[attr-defined]
+    yield
+    cursor.execute(  # type: ignore[attr-defined]
+        "select " + ", ".join(f"set_config('{name}', %s, true)" for name in names), list(previous)
+    )
 
 
 def _ensure_exact_floats(cursor: object, columns: Sequence[ReadColumn]) -> None:
