@@ -21,7 +21,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the checkout importable as the `benchmarks` package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import python_model_io, raw_copy
+from benchmarks import python_model_io, raw_copy, transactions_load
 from benchmarks.harness import (
     Benchmark,
     BenchmarkContext,
@@ -38,7 +38,9 @@ from elt.warehouse import Warehouse
 from elt.warehouse_target import WarehouseTarget
 
 # Every benchmark, in run order; a later one may reference metrics of an earlier one (declare it in `needs`).
-BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (raw_copy.BENCHMARK, python_model_io.BENCHMARK)}
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b for b in (raw_copy.BENCHMARK, transactions_load.BENCHMARK, python_model_io.BENCHMARK)
+}
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SERVER_SETTINGS = (
     "server_version",
