@@ -9,6 +9,9 @@ the time of its read (``COPY ... TO STDOUT`` + Arrow parse) and of its write (ch
 References, measured in the same run on the same rows: ``raw_copy_out`` (``COPY ... TO STDOUT`` into memory with
 no parsing, the read's physical limit) and ``raw_copy_in`` (``COPY ... FROM STDIN`` of PostgreSQL's own CSV of
 the rows into an empty table of the same types, in one transaction: the write's physical limit).
+
+``python -m benchmarks.python_model_io [rows]`` runs a micro-benchmark of the adapter's binary COPY encoding
+and decoding alone (no database, no dbt): the client-side share of the times above.
 """
 
 from __future__ import annotations
@@ -162,7 +165,7 @@ def run(ctx: BenchmarkContext) -> list[Measurement]:
             read_rows / read_seconds,
             "rows/s",
             READ_METRIC,
-            note="dbt.source() in dbt run: COPY TO STDOUT (csv) + Arrow parse to decimal128",
+            note="dbt.source() in dbt run: binary COPY TO STDOUT (unscaled int8) + numpy decode to decimal128",
         ),
         Measurement(WRITE_METRIC, ctx.rows / copy_in, "rows/s", WRITE_METRIC, note="psycopg COPY FROM + COMMIT"),
         Measurement(
@@ -170,11 +173,79 @@ def run(ctx: BenchmarkContext) -> list[Measurement]:
             write_rows / write_seconds,
             "rows/s",
             WRITE_METRIC,
-            note="returned table in dbt run: checks, CREATE TABLE, Arrow CSV + COPY FROM STDIN",
+            note="returned table in dbt run: checks, CREATE TABLE, binary COPY FROM STDIN (numpy-encoded numeric)",
         ),
         Measurement(f"{NAME}.dbt_run_seconds", wall, "s", note="whole dbt run (start-up, parse, swap, commit)"),
         Measurement(f"{NAME}.peak_rss", usage.peak_rss_bytes / MB, "MB", note="benchmark process running dbt"),
     ]
 
 
+def micro(rows: int = 1_000_000, repeats: int = 3) -> list[tuple[str, float]]:
+    """Best-of-``repeats`` seconds of the adapter's binary COPY encoding and decoding alone, in this process.
+
+    Args:
+        rows: Rows of the generated tables (4 numeric columns as in the benchmark; a text + NULLs variant).
+        repeats: Runs per case; the fastest counts (the machine is shared).
+
+    Returns:
+        (case, seconds) pairs.
+    """
+    import numpy as np
+    import pyarrow as pa
+    from dbt.adapters.pgpython import binary_copy
+    from dbt.adapters.pgpython.pg_types import PgType
+
+    rng = np.random.default_rng(7)
+    shapes = [(12, 2, 10**11), (12, 2, 2 * 10**6), (18, 6, 10**12), (12, 0, 10**12)]
+    arrays = []
+    for precision, scale, bound in shapes:
+        words = np.zeros((rows, 2), dtype="<i8")
+        words[:, 0] = rng.integers(-bound + 1, bound, rows)
+        words[:, 1] = words[:, 0] >> 63
+        arrays.append(pa.Array.from_buffers(pa.decimal128(precision, scale), rows, [None, pa.py_buffer(words)]))
+    numbers = pa.table(arrays, names=list("abcd"))
+    nulls = rng.random(rows) < 0.1
+    mixed = numbers.set_column(0, "a", pa.array(arrays[0].to_numpy(zero_copy_only=False), mask=nulls)).append_column(
+        "label", pa.array(np.char.add("row ", np.arange(rows).astype(str)).astype(object), mask=nulls)
+    )
+    # a stream as the read's COPY sends it: per numeric column one int8 (NULL: the smallest int8)
+    fields = [("count", ">i2")] + [f for i in range(4) for f in ((f"len{i}", ">i4"), (f"value{i}", ">i8"))]
+    stream_rows = np.zeros(rows, dtype=fields)
+    stream_rows["count"] = 4
+    for i, array in enumerate(arrays):
+        stream_rows[f"len{i}"] = 8
+        stream_rows[f"value{i}"] = np.frombuffer(array.buffers()[1], dtype="<i8")[::2]
+    stream = memoryview(binary_copy.HEADER + stream_rows.tobytes() + binary_copy.TRAILER)
+    types = [PgType(1700, f"numeric({p}, {s})", p, s) for p, s, _ in shapes]
+
+    def encode(table: pa.Table) -> None:
+        plan = binary_copy.plan_encode(table)
+        assert plan is not None
+        for _ in binary_copy.encode_chunks(table, plan):
+            pass
+
+    cases = {
+        "encode 4 numeric columns (fixed-width blocks)": lambda: encode(numbers),
+        "encode 4 numeric + text, 10% NULLs (Arrow-joined blocks)": lambda: encode(mixed),
+        "decode 4 numeric columns": lambda: binary_copy.decode(stream, list("abcd"), types),
+    }
+    results = []
+    for case, run_case in cases.items():
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run_case()
+            best = min(best, time.perf_counter() - start)
+        results.append((case, best))
+    return results
+
+
 BENCHMARK = Benchmark(NAME, "dbt Python model reading and writing rows x 4 numeric columns (pgpython)", run)
+
+
+if __name__ == "__main__":
+    import sys
+
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    for case, seconds in micro(count):
+        print(f"{case:58s} {seconds:6.3f} s  {count / seconds / 1e6:5.2f}M rows/s")
