@@ -349,9 +349,9 @@ def valid_elements(a: np.ndarray, e: np.ndarray, inc: np.ndarray) -> tuple[np.nd
     """
     checks = (
         (np.isfinite(a) & np.isfinite(e) & np.isfinite(inc), "non-finite element"),
-        (a > 0.0, "semi-major axis a <= 0"),
-        (e >= 0.0, "negative eccentricity"),
         (e < 1.0, "parabolic or hyperbolic orbit (e >= 1): not a closed ellipse, no MOID by this method"),
+        (e >= 0.0, "negative eccentricity"),
+        (a > 0.0, "semi-major axis a <= 0"),
         ((inc >= 0.0) & (inc <= np.pi), "inclination outside 0-180 degrees"),
     )
     ok = np.ones(a.shape, dtype=bool)
