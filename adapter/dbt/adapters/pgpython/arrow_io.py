@@ -1,8 +1,11 @@
 """Move tables between PostgreSQL and Arrow with ``COPY``, on a psycopg2 connection (dbt's own).
 
-Reading runs ``COPY (query) TO STDOUT (FORMAT csv)`` and parses the stream with Arrow's multi-threaded CSV
-reader, with every column's type fixed in advance from the query's result description (never inferred):
-this measured faster than decoding ``FORMAT binary`` in Python, and it is exact. What makes it exact:
+Binary ``COPY`` (:mod:`binary_copy`) is used where it applies: reads whose columns are all fixed-width, writes
+of the types it encodes (NULLs and text included), streamed in blocks encoded on a background thread.
+
+Otherwise reading runs ``COPY (query) TO STDOUT (FORMAT csv)`` and parses the stream with Arrow's
+multi-threaded CSV reader, with every column's type fixed in advance from the query's result description
+(never inferred). What makes it exact:
 
 - NULL is PostgreSQL's unquoted empty field, the empty string is ``""``: Arrow keeps them apart
   (``quoted_strings_can_be_null=False``); quotes, tabs, newlines inside text are CSV-quoted.
@@ -11,8 +14,8 @@ this measured faster than decoding ``FORMAT binary`` in Python, and it is exact.
   (DateStyle, TimeZone) can change them, and dates before 2000 or BC keep their value.
 - floats are printed shortest-exact (``extra_float_digits`` >= 1, PostgreSQL's default; raised if lower).
 
-Writing renders the Arrow table as CSV (Arrow's writer: NULL as an unquoted empty field, every string quoted)
-and streams it with ``COPY relation (columns) FROM STDIN (FORMAT csv)``.
+and writing renders the Arrow table as CSV (Arrow's writer: NULL as an unquoted empty field, every string
+quoted, zoned timestamps in UTC) and streams it with ``COPY relation (columns) FROM STDIN (FORMAT csv)``.
 """
 
 from __future__ import annotations
