@@ -247,22 +247,29 @@ def _moid_pair(
     best_f = np.full(candidates, np.inf)
     best_i = np.zeros(candidates, dtype=np.int64)
     best_j = np.zeros(candidates, dtype=np.int64)
+    along = np.empty(grid, dtype=np.bool_)
+    last = grid - 1
     for i in range(grid):
-        row_prev = dist[(i - 1) % grid]
+        row_prev = dist[i - 1 if i > 0 else last]
         row = dist[i]
-        row_next = dist[(i + 1) % grid]
+        row_next = dist[i + 1 if i < last else 0]
+        # a discrete local minimum is not above any of its 8 neighbours; first the two in its row (a branch-free,
+        # vectorisable pass: a row has only a few such cells), then the six others for those
+        along[0] = row[0] <= row[last] and row[0] <= row[1]
+        for j in range(1, last):
+            along[j] = (row[j] <= row[j - 1]) & (row[j] <= row[j + 1])
+        along[last] = row[last] <= row[last - 1] and row[last] <= row[0]
         for j in range(grid):
+            if not along[j]:
+                continue
             value = row[j]
             if value >= best_f[candidates - 1]:
                 continue
-            jp = j - 1 if j > 0 else grid - 1
-            jn = j + 1 if j < grid - 1 else 0
-            # a discrete local minimum is not above any of its 8 neighbours (branch-free min of the 8)
-            around = min(
-                min(min(row[jp], row[jn]), min(row_prev[j], row_next[j])),
-                min(min(row_prev[jp], row_prev[jn]), min(row_next[jp], row_next[jn])),
-            )
-            if around < value:
+            jp = j - 1 if j > 0 else last
+            jn = j + 1 if j < last else 0
+            if min(min(row_prev[jp], row_prev[j]), row_prev[jn]) < value:
+                continue
+            if min(min(row_next[jp], row_next[j]), row_next[jn]) < value:
                 continue
             slot = candidates - 1  # insert keeping (value, grid order): equal values stay behind earlier ones
             while slot > 0 and best_f[slot - 1] > value:
