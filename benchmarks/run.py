@@ -21,7 +21,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the checkout importable as the `benchmarks` package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import python_model_io, raw_copy, transactions_load
+from benchmarks import moid, python_model_io, raw_copy, transactions_load
 from benchmarks.harness import (
     Benchmark,
     BenchmarkContext,
@@ -39,7 +39,7 @@ from elt.warehouse_target import WarehouseTarget
 
 # Every benchmark, in run order; a later one may reference metrics of an earlier one (declare it in `needs`).
 BENCHMARKS: dict[str, Benchmark] = {
-    b.name: b for b in (raw_copy.BENCHMARK, transactions_load.BENCHMARK, python_model_io.BENCHMARK)
+    b.name: b for b in (raw_copy.BENCHMARK, transactions_load.BENCHMARK, python_model_io.BENCHMARK, moid.BENCHMARK)
 }
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SERVER_SETTINGS = (
