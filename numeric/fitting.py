@@ -1,0 +1,253 @@
+"""Maximum-likelihood fits of BG/NBD and Gamma-Gamma (scipy L-BFGS-B on log-parameters, analytic gradients).
+
+Identical rows are collapsed into one row with a weight (their count) before fitting, so the cost grows with
+the number of distinct summaries, not customers. The objective is the negative log-likelihood divided by the
+number of customers (gradients of order one). Several starting points are tried; the best finite optimum wins.
+The data cannot identify a model when there are too few customers (or, for BG/NBD, no repeat buyers), when all
+customers are identical, when the likelihood is not finite, or when the optimum lies on a bound of the
+log-parameter box, or when the likelihood is flat (the observed information in log-parameters, from central
+differences of the analytic gradient, is not positive definite or gives a standard error above ``MAX_LOG_SE``:
+a parameter running off towards 0 or infinity, e.g. no observable dropout, or no spread of spend across
+customers): :class:`ModelNotIdentifiedError` then says which. The fits carry those standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import optimize
+
+from numeric import bgnbd, gamma_gamma
+
+# parameters live in [LOWER, UPPER] times a scale (1 for shapes; the data's time / money scale for alpha / v)
+LOWER = 1e-5
+UPPER = 1e5
+# an optimum within this distance (in log-parameter space) of a bound counts as a boundary solution
+BOUNDARY_TOLERANCE = 1e-3
+MIN_CUSTOMERS = 10
+# converged: L-BFGS-B reports success, or the gradient of the (per-customer) objective is this small
+GRADIENT_TOLERANCE = 1e-5
+# a standard error of a log-parameter above this (a factor e**3 ~ 20 at one sigma) means the likelihood is flat
+# along a ridge running off to a bound (e.g. no dropout: a -> 0): the model is not identified
+MAX_LOG_SE = 3.0
+_HESSIAN_STEP = 1e-4
+
+
+class ModelNotIdentifiedError(ValueError):
+    """The data cannot identify the model's parameters (the message says why)."""
+
+
+@dataclass(frozen=True)
+class BgNbdFit:
+    """Fitted BG/NBD parameters (time unit of the data) and how the fit went."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+    n_customers: int
+    n_repeat_customers: int
+    converged: bool
+    iterations: int
+    message: str
+    log_param_se: tuple[float, float, float, float]  # standard errors of ln(r, alpha, a, b) ~ relative errors
+
+    @property
+    def params(self) -> tuple[float, float, float, float]:
+        """(r, alpha, a, b)."""
+        return (self.r, self.alpha, self.a, self.b)
+
+
+@dataclass(frozen=True)
+class GammaGammaFit:
+    """Fitted Gamma-Gamma parameters (money unit of the data) and how the fit went."""
+
+    p: float
+    q: float
+    v: float
+    log_likelihood: float
+    n_customers: int
+    converged: bool
+    iterations: int
+    message: str
+    log_param_se: tuple[float, float, float]  # standard errors of ln(p, q, v) ~ relative errors
+
+    @property
+    def params(self) -> tuple[float, float, float]:
+        """(p, q, v)."""
+        return (self.p, self.q, self.v)
+
+
+@dataclass(frozen=True)
+class _Optimum:
+    theta: np.ndarray
+    objective: float
+    converged: bool
+    iterations: int
+    message: str
+    log_param_se: tuple[float, ...]
+
+
+def _collapse(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of the stacked columns and their counts (as float64 weights)."""
+    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+    return [np.ascontiguousarray(rows[:, j]) for j in range(rows.shape[1])], counts.astype(np.float64)
+
+
+def _log_param_se(objective, theta: np.ndarray, n: int, model: str, names: tuple[str, ...]) -> tuple[float, ...]:
+    """Standard errors of the log-parameters from the observed information (objective = -ll / n)."""
+    k = theta.shape[0]
+    hessian = np.empty((k, k))
+    for j in range(k):
+        step = np.zeros(k)
+        step[j] = _HESSIAN_STEP
+        hessian[:, j] = (objective(theta + step)[1] - objective(theta - step)[1]) / (2 * _HESSIAN_STEP)
+    hessian = 0.5 * (hessian + hessian.T) * n
+    if not np.isfinite(hessian).all() or np.linalg.eigvalsh(hessian).min() <= 0:
+        raise ModelNotIdentifiedError(
+            f"{model}: the likelihood is flat at its maximum (information not positive definite)"
+        )
+    se = np.sqrt(np.diag(np.linalg.inv(hessian)))
+    if (se > MAX_LOG_SE).any():
+        worst = int(np.argmax(se))
+        raise ModelNotIdentifiedError(
+            f"{model}: {names[worst]} = {math.exp(theta[worst]):.4g} is not identified (standard error of its log "
+            f"{se[worst]:.3g} > {MAX_LOG_SE}); the likelihood is flat towards a bound"
+        )
+    return tuple(float(v) for v in se)
+
+
+def _minimise(
+    objective, starts: list[np.ndarray], bounds: list[tuple[float, float]], n: int, model: str, names: tuple[str, ...]
+) -> _Optimum:
+    """Run L-BFGS-B from each start; the best finite optimum, with standard errors.
+
+    Raises ModelNotIdentifiedError when no start gives a finite optimum, the best is on a bound, or it is flat.
+    """
+    best: _Optimum | None = None
+    for start in starts:
+        with np.errstate(all="ignore"):
+            res = optimize.minimize(
+                objective,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
+            )
+        if not np.isfinite(res.fun) or not np.isfinite(res.x).all():
+            continue
+        grad = np.asarray(res.jac)
+        interior = np.array(
+            [lo + BOUNDARY_TOLERANCE < t < hi - BOUNDARY_TOLERANCE for t, (lo, hi) in zip(res.x, bounds, strict=True)]
+        )
+        converged = bool(res.success) or bool(np.all(np.abs(grad[interior]) < GRADIENT_TOLERANCE))
+        candidate = _Optimum(np.array(res.x), float(res.fun), converged, int(res.nit), str(res.message), ())
+        if best is None or candidate.objective < best.objective:
+            best = candidate
+    if best is None:
+        raise ModelNotIdentifiedError(f"{model}: the likelihood is not finite at any starting point")
+    on_bound = [
+        i for i, (t, (lo, hi)) in enumerate(zip(best.theta, bounds, strict=True))
+        if t <= lo + BOUNDARY_TOLERANCE or t >= hi - BOUNDARY_TOLERANCE
+    ]  # fmt: skip
+    if on_bound:
+        raise ModelNotIdentifiedError(
+            f"{model}: the maximum-likelihood solution is on the boundary (parameter index {on_bound} at "
+            f"{np.exp(best.theta[on_bound])}); the data do not identify the model"
+        )
+    return replace(best, log_param_se=_log_param_se(objective, best.theta, n, model, names))
+
+
+def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, min_customers: int = MIN_CUSTOMERS) -> BgNbdFit:
+    """Fit BG/NBD by maximum likelihood.
+
+    Args:
+        x: Repeat purchases per customer (whole numbers >= 0).
+        t_x: Time of the last purchase per customer (0 <= t_x <= T).
+        big_t: Calibration-period length per customer (> 0), same time unit as ``t_x``.
+        min_customers: Fewer customers than this cannot identify the model.
+
+    Returns:
+        The fit; ``alpha`` is in the time unit of the data.
+
+    Raises:
+        ValueError: Invalid summaries (see :func:`numeric.bgnbd.validate_summary`).
+        ModelNotIdentifiedError: Too few customers, no repeat buyers, all customers identical, non-finite
+            likelihood, or a boundary solution.
+    """
+    x, t_x, big_t = bgnbd.validate_summary(x, t_x, big_t)
+    n = x.shape[0]
+    n_repeat = int((x > 0).sum())
+    if n < max(min_customers, 2):
+        raise ModelNotIdentifiedError(f"BG/NBD: {n} customers, need at least {max(min_customers, 2)}")
+    if n_repeat == 0:
+        raise ModelNotIdentifiedError("BG/NBD: no customer has a repeat purchase")
+    (ux, utx, ut), weight = _collapse(x, t_x, big_t)
+    if ux.shape[0] == 1:
+        raise ModelNotIdentifiedError("BG/NBD: all customers have the same (x, t_x, T)")
+    time_scale = float(np.mean(big_t))
+    rate = max(float(x.sum() / big_t.sum()), 1e-9)  # purchases per unit time (= r / alpha on average)
+    scale = 1.0 / n
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        return bgnbd.neg_log_likelihood_log_params(theta, ux, utx, ut, weight, scale)
+
+    starts = [
+        np.log([r0, r0 / rate, a0, b0])
+        for r0, (a0, b0) in [(1.0, (1.0, 3.0)), (0.3, (0.5, 1.5)), (3.0, (2.0, 8.0)), (0.5, (1.5, 1.5))]
+    ]
+    starts = [np.clip(s, math.log(LOWER) + 0.5, math.log(UPPER) - 0.5) for s in starts]
+    shape_bounds = (math.log(LOWER), math.log(UPPER))
+    alpha_bounds = (math.log(LOWER * time_scale), math.log(UPPER * time_scale))
+    bounds = [shape_bounds, alpha_bounds, shape_bounds, shape_bounds]
+    best = _minimise(objective, starts, bounds, n, "BG/NBD", ("r", "alpha", "a", "b"))
+    r, alpha, a, b = (float(v) for v in np.exp(best.theta))
+    return BgNbdFit(
+        r, alpha, a, b, -best.objective / scale, n, n_repeat, best.converged, best.iterations, best.message,
+        best.log_param_se,
+    )  # fmt: skip
+
+
+def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, min_customers: int = MIN_CUSTOMERS) -> GammaGammaFit:
+    """Fit the Gamma-Gamma spend model by maximum likelihood on repeat customers.
+
+    Args:
+        x: Number of transactions the average is over, per repeat customer (whole numbers > 0).
+        m: Average transaction value per repeat customer (> 0).
+        min_customers: Fewer customers than this cannot identify the model.
+
+    Returns:
+        The fit; ``v`` is in the money unit of ``m``.
+
+    Raises:
+        ValueError: Invalid inputs (see :func:`numeric.gamma_gamma.validate_spend`), e.g. a customer with x == 0.
+        ModelNotIdentifiedError: Too few customers, all customers identical or all averages equal, non-finite
+            likelihood, or a boundary solution.
+    """
+    x, m = gamma_gamma.validate_spend(x, m)
+    n = x.shape[0]
+    if n < max(min_customers, 2):
+        raise ModelNotIdentifiedError(f"Gamma-Gamma: {n} repeat customers, need at least {max(min_customers, 2)}")
+    if np.all(m == m[0]):
+        raise ModelNotIdentifiedError("Gamma-Gamma: all customers have the same average value")
+    (ux, um), weight = _collapse(x, m)
+    money_scale = float(np.mean(m))
+    scale = 1.0 / n
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        return gamma_gamma.neg_log_likelihood_log_params(theta, ux, um, weight, scale)
+
+    # population mean p v / (q - 1) matched to the sample mean at every start
+    starts = [np.log([p0, q0, money_scale * (q0 - 1) / p0]) for p0, q0 in [(1.0, 2.0), (5.0, 4.0), (0.5, 10.0)]]
+    shape_bounds = (math.log(LOWER), math.log(UPPER))
+    v_bounds = (math.log(LOWER * money_scale), math.log(UPPER * money_scale))
+    best = _minimise(objective, starts, [shape_bounds, shape_bounds, v_bounds], n, "Gamma-Gamma", ("p", "q", "v"))
+    p, q, v = (float(val) for val in np.exp(best.theta))
+    return GammaGammaFit(
+        p, q, v, -best.objective / scale, n, best.converged, best.iterations, best.message,
+        best.log_param_se,
+    )  # fmt: skip
