@@ -85,6 +85,34 @@ def log_likelihood_per_customer(
 
 
 @numba.njit(cache=True)
+def _x_tables(r: float, a: float, b: float, max_x: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per whole x in 0..max_x: the gamma-function part of ll and its r / a / b derivatives, by recurrence.
+
+    ``c[x] = lnG(r + x) - lnG(r) + lnG(b + x) - lnG(b) + lnG(a + b) - lnG(a + b + x)`` and
+    ``d_r[x] = psi(r + x) - psi(r)``, ``d_a[x] = psi(a + b) - psi(a + b + x)``,
+    ``d_b[x] = psi(b + x) - psi(b) + d_a[x]``
+    (lnG(y + 1) = lnG(y) + ln y and psi(y + 1) = psi(y) + 1 / y).
+    """
+    c = np.empty(max_x + 1)
+    d_r = np.empty(max_x + 1)
+    d_a = np.empty(max_x + 1)
+    d_b = np.empty(max_x + 1)
+    c[0] = d_r[0] = d_a[0] = d_b[0] = 0.0
+    psi_b = 0.0
+    for k in range(max_x):
+        c[k + 1] = c[k] + math.log(r + k) + math.log(b + k) - math.log(a + b + k)
+        d_r[k + 1] = d_r[k] + 1.0 / (r + k)
+        d_a[k + 1] = d_a[k] - 1.0 / (a + b + k)
+        psi_b += 1.0 / (b + k)
+        d_b[k + 1] = psi_b + d_a[k + 1]
+    return c, d_r, d_a, d_b
+
+
+# whole x up to this use the recurrence tables (exact to rounding); larger or fractional x the direct formula
+_TABLE_MAX_X = 100_000
+
+
+@numba.njit(cache=True)
 def log_likelihood_and_gradient(
     r: float,
     alpha: float,
@@ -96,6 +124,9 @@ def log_likelihood_and_gradient(
     weight: np.ndarray,
 ) -> tuple[float, np.ndarray]:
     """Weighted total log-likelihood and its gradient w.r.t. (r, alpha, a, b).
+
+    The gamma-function terms depend on the customer only through x: they are tabulated once per call for whole
+    x (by recurrence), so a customer costs a few logs and exps.
 
     Args:
         r: Gamma shape of the purchase-rate heterogeneity.
@@ -110,14 +141,61 @@ def log_likelihood_and_gradient(
     Returns:
         (sum of weight * ll, gradient array of 4).
     """
+    n = x.shape[0]
+    max_x = 0
+    for i in range(n):
+        xi = x[i]
+        if xi == math.floor(xi) and 0.0 <= xi <= _TABLE_MAX_X and xi > max_x:
+            max_x = int(xi)
+    c_tab, dr_tab, da_tab, db_tab = _x_tables(r, a, b, max_x)
+    log_alpha = math.log(alpha)
+    log_a = math.log(a)
+    head0 = r * log_alpha
     total = 0.0
-    grad_total = np.zeros(4, dtype=np.float64)
+    g_r = 0.0
+    g_alpha = 0.0
+    g_a = 0.0
+    g_b = 0.0
     grad = np.empty(4, dtype=np.float64)
-    for i in range(x.shape[0]):
+    for i in range(n):
         w = weight[i]
-        total += w * _ll_grad_one(r, alpha, a, b, x[i], t_x[i], big_t[i], grad)
-        for j in range(4):
-            grad_total[j] += w * grad[j]
+        xi = x[i]
+        if not (xi == math.floor(xi) and 0.0 <= xi <= _TABLE_MAX_X):
+            total += w * _ll_grad_one(r, alpha, a, b, xi, t_x[i], big_t[i], grad)
+            g_r += w * grad[0]
+            g_alpha += w * grad[1]
+            g_a += w * grad[2]
+            g_b += w * grad[3]
+            continue
+        k = int(xi)
+        rx = r + xi
+        l_alpha_t = math.log(alpha + big_t[i])
+        l1 = -rx * l_alpha_t
+        if k > 0:
+            l_alpha_tx = math.log(alpha + t_x[i])
+            inv_bx1 = 1.0 / (b + xi - 1.0)
+            l2 = log_a + math.log(inv_bx1) - rx * l_alpha_tx
+            m = max(l1, l2)
+            e1 = math.exp(l1 - m)
+            e2 = math.exp(l2 - m)
+            s = e1 + e2
+            log_d = m + math.log(s)
+            p1 = e1 / s
+            p2 = e2 / s
+            total += w * (head0 + c_tab[k] + log_d)
+            g_r += w * (dr_tab[k] + log_alpha - p1 * l_alpha_t - p2 * l_alpha_tx)
+            g_alpha += w * (r / alpha - p1 * rx / (alpha + big_t[i]) - p2 * rx / (alpha + t_x[i]))
+            g_a += w * (da_tab[k] + p2 / a)
+            g_b += w * (db_tab[k] - p2 * inv_bx1)
+        else:
+            total += w * (head0 + l1)
+            g_r += w * (log_alpha - l_alpha_t)
+            g_alpha += w * (r / alpha - r / (alpha + big_t[i]))
+    grad_total = np.empty(4, dtype=np.float64)
+    grad_total[0] = g_r
+    grad_total[1] = g_alpha
+    grad_total[2] = g_a
+    grad_total[3] = g_b
     return total, grad_total
 
 

@@ -72,6 +72,24 @@ def test_gradient_by_finite_differences(params):
     np.testing.assert_allclose(g_theta, -0.5 * grad * np.array(params), rtol=1e-12)
 
 
+def test_tabulated_total_equals_direct_per_customer_terms():
+    """The total tabulates the gamma terms per whole x by recurrence: check it for large x (and a fractional x)."""
+    rng = np.random.default_rng(6)
+    big_t = rng.uniform(100, 400, 300)
+    x = np.concatenate([rng.integers(0, 3000, 299), [2.5]]).astype(float)  # one fractional x: direct path
+    t_x = np.where(x > 0, big_t * rng.uniform(0.5, 1, 300), 0.0)
+    for params in PARAMS:
+        total, grad = bgnbd.log_likelihood_and_gradient(*params, x, t_x, big_t, np.ones(300))
+        assert total == pytest.approx(reference_ll(*params, x, t_x, big_t).sum(), rel=1e-11)
+        for j in range(4):
+            h = 1e-6 * params[j]
+            up, down = list(params), list(params)
+            up[j] += h
+            down[j] -= h
+            fd = (reference_ll(*up, x, t_x, big_t).sum() - reference_ll(*down, x, t_x, big_t).sum()) / (2 * h)
+            assert grad[j] == pytest.approx(fd, rel=1e-5, abs=1e-6 * np.abs(total)), j
+
+
 @pytest.mark.parametrize("params", PARAMS)
 @pytest.mark.parametrize("t", [1.0, 30.0, 52.0, 365.0])
 def test_conditional_expected_purchases_matches_reference(params, t):
