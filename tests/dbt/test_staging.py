@@ -130,3 +130,29 @@ def test_staging_of_a_raw_table_not_created_yet_is_empty_instead_of_failing(ware
         ("is_deleted", "boolean"),
         ("detected_at", "timestamp with time zone"),
     ]
+
+
+def test_application_timestamps_without_time_zone_are_read_as_utc(demo_env):
+    with connect(demo_env.target) as conn:
+        raw_type, staged_type = conn.execute(
+            """
+            select
+                (select data_type from information_schema.columns
+                 where table_schema = 'raw_app' and table_name = 'users' and column_name = 'created_at'),
+                (select data_type from information_schema.columns
+                 where table_schema = 'staging' and table_name = 'stg_app__users' and column_name = 'created_at')
+            """
+        ).fetchone()
+        shifted = conn.execute(
+            """
+            select count(*)
+            from raw_app.users as raw
+            inner join staging.stg_app__users as staged on raw.id = staged.user_id
+            where to_char(raw.created_at, 'YYYY-MM-DD HH24:MI:SS')
+                != to_char(staged.created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+            """
+        ).fetchone()[0]
+    # the test's application database is SQLite: dlt lands naive timestamps
+    assert raw_type == "timestamp without time zone"
+    assert staged_type == "timestamp with time zone"
+    assert shifted == 0

@@ -43,7 +43,8 @@ joined as (
 
         -- timestamps
         users.created_at as user_created_at,
-        transactions.loaded_at
+        transactions.loaded_at,
+        users.loaded_at as user_loaded_at
 
     from transactions
     left join users

@@ -1,6 +1,6 @@
 -- Every known close approach (feed and browse, one row per asteroid, date and body) with the size and
--- hazard of the asteroid. Where both endpoints hold the same approach or asteroid, the latest load wins
--- (the feed on a tie).
+-- hazard of the asteroid (int_asteroids_unioned). Where both endpoints hold the same approach, the latest
+-- load wins (the feed on a tie).
 with
 
 feed_approaches as (
@@ -11,12 +11,8 @@ browse_approaches as (
     select * from {{ ref('stg_neows__browse_close_approaches') }}
 ),
 
-feed_asteroids as (
-    select * from {{ ref('stg_neows__asteroids') }}
-),
-
-browse_asteroids as (
-    select * from {{ ref('stg_neows__browse_asteroids') }}
+asteroids as (
+    select * from {{ ref('int_asteroids_unioned') }}
 ),
 
 approaches_unioned as (
@@ -57,43 +53,6 @@ approaches as (
     from approaches_unioned
 ),
 
-asteroids_unioned as (
-    select
-        asteroid_id,
-        asteroid_name,
-        absolute_magnitude_h,
-        estimated_diameter_min_m,
-        estimated_diameter_max_m,
-        is_potentially_hazardous,
-        is_sentry_object,
-        loaded_at,
-        1 as source_priority
-    from feed_asteroids
-    union all
-    select
-        asteroid_id,
-        asteroid_name,
-        absolute_magnitude_h,
-        estimated_diameter_min_m,
-        estimated_diameter_max_m,
-        is_potentially_hazardous,
-        is_sentry_object,
-        loaded_at,
-        2 as source_priority
-    from browse_asteroids
-),
-
-asteroids as (
-    select
-        *,
-        (estimated_diameter_min_m + estimated_diameter_max_m) / 2 as estimated_diameter_mean_m,
-        row_number() over (
-            partition by asteroid_id
-            order by loaded_at desc, source_priority asc
-        ) as source_rank
-    from asteroids_unioned
-),
-
 enriched as (
     select
         -- ids
@@ -103,13 +62,7 @@ enriched as (
         approaches.orbiting_body,
         approaches.approach_source,
         asteroids.asteroid_name,
-        case
-            when asteroids.estimated_diameter_mean_m is null then 'unknown'
-            when asteroids.estimated_diameter_mean_m < 25 then 'small'
-            when asteroids.estimated_diameter_mean_m < 140 then 'medium'
-            when asteroids.estimated_diameter_mean_m < 1000 then 'large'
-            else 'very_large'
-        end as size_class,
+        coalesce(asteroids.size_class, 'unknown') as size_class,
 
         -- numerics
         asteroids.absolute_magnitude_h,
@@ -140,9 +93,7 @@ enriched as (
 
     from approaches
     left join asteroids
-        on
-            approaches.asteroid_id = asteroids.asteroid_id
-            and asteroids.source_rank = 1
+        on approaches.asteroid_id = asteroids.asteroid_id
     where approaches.source_rank = 1
 )
 

@@ -31,8 +31,8 @@ renamed as (
         lower(status) = 'refunded' as is_refunded,
 
         -- timestamps
-        created_at,
-        updated_at,
+        {{ utc_timestamp(source('app', 'orders'), 'created_at') }} as created_at,
+        {{ utc_timestamp(source('app', 'orders'), 'updated_at') }} as updated_at,
         to_timestamp(_dlt_load_id::numeric) as loaded_at
 
     from deduplicated

@@ -29,9 +29,9 @@ renamed as (
         deleted_at is not null as is_soft_deleted,
 
         -- timestamps
-        created_at,
-        updated_at,
-        deleted_at,
+        {{ utc_timestamp(source('app', 'users'), 'created_at') }} as created_at,
+        {{ utc_timestamp(source('app', 'users'), 'updated_at') }} as updated_at,
+        {{ utc_timestamp(source('app', 'users'), 'deleted_at') }} as deleted_at,
         to_timestamp(_dlt_load_id::numeric) as loaded_at
 
     from deduplicated

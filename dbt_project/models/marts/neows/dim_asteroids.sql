@@ -1,0 +1,72 @@
+-- One row per asteroid known from NeoWs, with size, hazard and a summary of its known close approaches.
+with
+
+asteroids as (
+    select * from {{ ref('int_asteroids_unioned') }}
+),
+
+approaches as (
+    select * from {{ ref('int_close_approaches_joined_to_asteroids') }}
+),
+
+earth_approaches as (
+    select
+        asteroid_id,
+        close_approach_date,
+        miss_distance_au,
+        row_number() over (
+            partition by asteroid_id
+            order by miss_distance_au asc, close_approach_date asc
+        ) as closeness_rank
+    from approaches
+    where orbiting_body = 'Earth' and miss_distance_au is not null
+),
+
+approach_counts as (
+    select
+        asteroid_id,
+        count(*) as close_approach_count,
+        count(*) filter (where orbiting_body = 'Earth') as earth_approach_count
+    from approaches
+    group by asteroid_id
+),
+
+final as (
+    select
+        -- ids
+        asteroids.asteroid_id::text as asteroid_id,
+
+        -- strings
+        asteroids.asteroid_name::text as asteroid_name,
+        asteroids.nasa_jpl_url::text as nasa_jpl_url,
+        asteroids.orbit_class::text as orbit_class,
+        asteroids.size_class,
+
+        -- numerics
+        asteroids.absolute_magnitude_h,
+        asteroids.estimated_diameter_min_m,
+        asteroids.estimated_diameter_max_m,
+        asteroids.estimated_diameter_mean_m,
+        asteroids.minimum_orbit_intersection_au,
+        coalesce(approach_counts.close_approach_count, 0)::bigint as close_approach_count,
+        coalesce(approach_counts.earth_approach_count, 0)::bigint as earth_approach_count,
+        earth_approaches.miss_distance_au as closest_earth_approach_au,
+
+        -- booleans
+        asteroids.is_potentially_hazardous,
+        asteroids.is_sentry_object,
+        asteroids.has_orbital_elements,
+
+        -- dates
+        earth_approaches.close_approach_date as closest_earth_approach_date
+
+    from asteroids
+    left join approach_counts
+        on asteroids.asteroid_id = approach_counts.asteroid_id
+    left join earth_approaches
+        on
+            asteroids.asteroid_id = earth_approaches.asteroid_id
+            and earth_approaches.closeness_rank = 1
+)
+
+select * from final
