@@ -2,7 +2,8 @@
 
 Identical rows are collapsed into one row with a weight (their count) before fitting, so the cost grows with
 the number of distinct summaries, not customers. The objective is the negative log-likelihood divided by the
-number of customers (gradients of order one). Several starting points are tried; the best finite optimum wins.
+number of customers (gradients of order one). Several starting points are tried; the best finite optimum wins
+(on more than ``SCREEN_ROWS`` distinct rows the starts are compared on a fixed subsample first).
 The data cannot identify a model when there are too few customers (or, for BG/NBD, no repeat buyers), when all
 customers are identical, when the likelihood is not finite, or when the optimum lies on a bound of the
 log-parameter box, or when the likelihood is flat (the observed information in log-parameters, from central
@@ -32,6 +33,9 @@ GRADIENT_TOLERANCE = 1e-5
 # a standard error of a log-parameter above this (a factor e**3 ~ 20 at one sigma) means the likelihood is flat
 # along a ridge running off to a bound (e.g. no dropout: a -> 0): the model is not identified
 MAX_LOG_SE = 3.0
+# with more distinct rows than this, the starting points are compared on a fixed random subsample of this many
+# rows and only the best is run on all rows (the likelihood surface of a large subsample has the same basin)
+SCREEN_ROWS = 50_000
 _HESSIAN_STEP = 1e-4
 
 
@@ -92,9 +96,21 @@ class _Optimum:
 
 
 def _collapse(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Distinct rows of the stacked columns and their counts (as float64 weights)."""
-    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
-    return [np.ascontiguousarray(rows[:, j]) for j in range(rows.shape[1])], counts.astype(np.float64)
+    """Distinct rows of the columns (sorted) and their counts as float64 weights."""
+    order = np.lexsort(columns[::-1])
+    ordered = [c[order] for c in columns]
+    new_row = np.ones(order.shape[0], dtype=bool)
+    new_row[1:] = np.logical_or.reduce([c[1:] != c[:-1] for c in ordered])
+    starts = np.flatnonzero(new_row)
+    counts = np.diff(np.append(starts, order.shape[0]))
+    return [np.ascontiguousarray(c[starts]) for c in ordered], counts.astype(np.float64)
+
+
+def _screening_rows(n_rows: int) -> np.ndarray | None:
+    """A fixed (seeded) subsample of row indices to choose among starting points on, or None for all rows."""
+    if n_rows <= SCREEN_ROWS:
+        return None
+    return np.sort(np.random.default_rng(0).choice(n_rows, SCREEN_ROWS, replace=False))
 
 
 def _log_param_se(objective, theta: np.ndarray, n: int, model: str, names: tuple[str, ...]) -> tuple[float, ...]:
@@ -121,12 +137,40 @@ def _log_param_se(objective, theta: np.ndarray, n: int, model: str, names: tuple
 
 
 def _minimise(
-    objective, starts: list[np.ndarray], bounds: list[tuple[float, float]], n: int, model: str, names: tuple[str, ...]
+    objective,
+    starts: list[np.ndarray],
+    bounds: list[tuple[float, float]],
+    n: int,
+    model: str,
+    names: tuple[str, ...],
+    screen_objective=None,
 ) -> _Optimum:
     """Run L-BFGS-B from each start; the best finite optimum, with standard errors.
 
+    With ``screen_objective`` the starts run on it and only the best result is refined with ``objective``.
     Raises ModelNotIdentifiedError when no start gives a finite optimum, the best is on a bound, or it is flat.
     """
+    if screen_objective is not None:
+        screened = _best_of(screen_objective, starts, bounds)
+        if screened is not None:
+            starts = [screened.theta]
+    best = _best_of(objective, starts, bounds)
+    if best is None:
+        raise ModelNotIdentifiedError(f"{model}: the likelihood is not finite at any starting point")
+    on_bound = [
+        i for i, (t, (lo, hi)) in enumerate(zip(best.theta, bounds, strict=True))
+        if t <= lo + BOUNDARY_TOLERANCE or t >= hi - BOUNDARY_TOLERANCE
+    ]  # fmt: skip
+    if on_bound:
+        raise ModelNotIdentifiedError(
+            f"{model}: the maximum-likelihood solution is on the boundary (parameter index {on_bound} at "
+            f"{np.exp(best.theta[on_bound])}); the data do not identify the model"
+        )
+    return replace(best, log_param_se=_log_param_se(objective, best.theta, n, model, names))
+
+
+def _best_of(objective, starts: list[np.ndarray], bounds: list[tuple[float, float]]) -> _Optimum | None:
+    """Run L-BFGS-B from each start; the finite optimum with the lowest objective (None when there is none)."""
     best: _Optimum | None = None
     for start in starts:
         with np.errstate(all="ignore"):
@@ -148,18 +192,7 @@ def _minimise(
         candidate = _Optimum(np.array(res.x), float(res.fun), converged, int(res.nit), str(res.message), ())
         if best is None or candidate.objective < best.objective:
             best = candidate
-    if best is None:
-        raise ModelNotIdentifiedError(f"{model}: the likelihood is not finite at any starting point")
-    on_bound = [
-        i for i, (t, (lo, hi)) in enumerate(zip(best.theta, bounds, strict=True))
-        if t <= lo + BOUNDARY_TOLERANCE or t >= hi - BOUNDARY_TOLERANCE
-    ]  # fmt: skip
-    if on_bound:
-        raise ModelNotIdentifiedError(
-            f"{model}: the maximum-likelihood solution is on the boundary (parameter index {on_bound} at "
-            f"{np.exp(best.theta[on_bound])}); the data do not identify the model"
-        )
-    return replace(best, log_param_se=_log_param_se(objective, best.theta, n, model, names))
+    return best
 
 
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, min_customers: int = MIN_CUSTOMERS) -> BgNbdFit:
@@ -196,6 +229,14 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, min_customers: 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return bgnbd.neg_log_likelihood_log_params(theta, ux, utx, ut, weight, scale)
 
+    sub = _screening_rows(ux.shape[0])
+    screen = None
+    if sub is not None:
+        sx, stx, st, sw = ux[sub], utx[sub], ut[sub], weight[sub]
+
+        def screen(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            return bgnbd.neg_log_likelihood_log_params(theta, sx, stx, st, sw, 1.0 / sw.sum())
+
     starts = [
         np.log([r0, r0 / rate, a0, b0])
         for r0, (a0, b0) in [(1.0, (1.0, 3.0)), (0.3, (0.5, 1.5)), (3.0, (2.0, 8.0)), (0.5, (1.5, 1.5))]
@@ -204,7 +245,7 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, min_customers: 
     shape_bounds = (math.log(LOWER), math.log(UPPER))
     alpha_bounds = (math.log(LOWER * time_scale), math.log(UPPER * time_scale))
     bounds = [shape_bounds, alpha_bounds, shape_bounds, shape_bounds]
-    best = _minimise(objective, starts, bounds, n, "BG/NBD", ("r", "alpha", "a", "b"))
+    best = _minimise(objective, starts, bounds, n, "BG/NBD", ("r", "alpha", "a", "b"), screen)
     r, alpha, a, b = (float(v) for v in np.exp(best.theta))
     return BgNbdFit(
         r, alpha, a, b, -best.objective / scale, n, n_repeat, best.converged, best.iterations, best.message,
@@ -241,11 +282,20 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, min_customers: int = MIN_CUSTO
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return gamma_gamma.neg_log_likelihood_log_params(theta, ux, um, weight, scale)
 
+    sub = _screening_rows(ux.shape[0])
+    screen = None
+    if sub is not None:
+        sx, sm, sw = ux[sub], um[sub], weight[sub]
+
+        def screen(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            return gamma_gamma.neg_log_likelihood_log_params(theta, sx, sm, sw, 1.0 / sw.sum())
+
     # population mean p v / (q - 1) matched to the sample mean at every start
     starts = [np.log([p0, q0, money_scale * (q0 - 1) / p0]) for p0, q0 in [(1.0, 2.0), (5.0, 4.0), (0.5, 10.0)]]
     shape_bounds = (math.log(LOWER), math.log(UPPER))
     v_bounds = (math.log(LOWER * money_scale), math.log(UPPER * money_scale))
-    best = _minimise(objective, starts, [shape_bounds, shape_bounds, v_bounds], n, "Gamma-Gamma", ("p", "q", "v"))
+    bounds = [shape_bounds, shape_bounds, v_bounds]
+    best = _minimise(objective, starts, bounds, n, "Gamma-Gamma", ("p", "q", "v"), screen)
     p, q, v = (float(val) for val in np.exp(best.theta))
     return GammaGammaFit(
         p, q, v, -best.objective / scale, n, best.converged, best.iterations, best.message,

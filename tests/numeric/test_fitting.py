@@ -71,6 +71,17 @@ def test_bgnbd_collapsing_identical_rows_changes_nothing():
     assert fit2.log_likelihood == pytest.approx(2 * fit.log_likelihood, rel=1e-9)
 
 
+def test_screening_starts_on_a_subsample_gives_the_same_fit(monkeypatch):
+    x, t_x, big_t = simulate_bgnbd(np.random.default_rng(24), 5_000, 0.8, 6.0, 0.9, 3.0, 26, 78)
+    xs, ms = simulate_gamma_gamma(np.random.default_rng(25), 5_000, 2.0, 5.0, 40.0, x_max=10)
+    full, full_gg = fit_bgnbd(x, t_x, big_t), fit_gamma_gamma(xs, ms)
+    monkeypatch.setattr(fitting, "SCREEN_ROWS", 500)
+    screened, screened_gg = fit_bgnbd(x, t_x, big_t), fit_gamma_gamma(xs, ms)
+    np.testing.assert_allclose(screened.params, full.params, rtol=1e-5)
+    np.testing.assert_allclose(screened_gg.params, full_gg.params, rtol=1e-5)
+    assert screened.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-10)
+
+
 def test_gamma_gamma_recovers_simulated_parameters():
     true = (2.0, 5.0, 40.0)
     x, m = simulate_gamma_gamma(np.random.default_rng(30), 20_000, *true, x_max=10)
