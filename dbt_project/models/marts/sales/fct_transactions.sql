@@ -3,9 +3,10 @@
     the transactions loaded after the newest `loaded_at` it holds minus `incremental_lookback_hours`
     (new, late and corrected rows: a corrected copy of a transaction gets a new load), plus every
     transaction of a user whose application row was loaded after the newest `user_loaded_at` it holds
-    minus the same lookback (country change, a new user resolving orphans, a hard delete), so it ends
-    equal to a full refresh. Loads of one pipeline are serialized (elt's advisory lock), so a row loaded
-    before the newest one seen was visible to the previous run; the lookback covers anything else.
+    minus the same lookback (a country change, a new user resolving orphans), so it ends equal to a full
+    refresh. Hard deletes change nothing here (the user's last row stays; dim_users flags it). Loads of
+    one pipeline are serialized (elt's advisory lock), so a row loaded before the newest one seen was
+    visible to the previous run; the lookback covers anything else.
 #}
 {{
     config(
@@ -16,7 +17,6 @@
     )
 }}
 -- depends_on: {{ ref('stg_app__users') }}
--- depends_on: {{ ref('stg_app__deleted_keys') }}
 
 with
 
@@ -28,10 +28,6 @@ transactions as (
 
 users as (
     select * from {{ ref('stg_app__users') }}
-),
-
-deleted_keys as (
-    select * from {{ ref('stg_app__deleted_keys') }}
 ),
 
 cutoff as (
@@ -48,11 +44,6 @@ changed_users as (
     from users
     cross join cutoff
     where users.loaded_at > cutoff.users_loaded_after
-    union
-    select deleted_keys.deleted_id as user_id
-    from deleted_keys
-    cross join cutoff
-    where deleted_keys.source_table = 'users' and deleted_keys.detected_at > cutoff.users_loaded_after
 ),
 
 selected as (
