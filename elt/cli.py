@@ -21,7 +21,7 @@ from elt.errors import EltError
 from elt.pipeline_runs import PipelineRun, RunCounts, count_rows, first_line
 from elt.pipelines import describe_load, discover_pipelines, extracted_rows, load_entry_point, select_pipelines
 from elt.project import ProjectPaths
-from elt.summary import count_relations, format_counts
+from elt.summary import count_relations, describe_orphans, format_counts, orphan_transactions
 from elt.warehouse import Warehouse
 from extract_load.demo_data.generator import DemoData
 
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     reset = add("reset", _cmd_reset, "drop a source's tables and incremental state (through dlt)")
     reset.add_argument("source", help="source name, e.g. transactions")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    add("transform", _cmd_transform, "run dbt build")
+    add("transform", _cmd_transform, "run dbt source freshness and dbt build")
     docs = add("docs", _cmd_docs, "generate dbt docs (and serve them with --serve)")
     docs.add_argument("--serve", action="store_true", help="serve the docs after generating them")
     docs.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
@@ -216,7 +216,10 @@ def _cmd_reset(args: argparse.Namespace) -> int:
 def _cmd_transform(_: argparse.Namespace) -> int:
     warehouse = _warehouse()
     _bring_up(warehouse)
-    DbtSession(warehouse.paths).invoke("build")
+    session = DbtSession(warehouse.paths)
+    session.invoke("source", "freshness")
+    session.invoke("build")
+    print(describe_orphans(orphan_transactions(warehouse.target)))
     return 0
 
 
@@ -260,6 +263,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     if generator.state().days_added == 0:
         step("demo data (next day)", lambda: print(describe(generator.next_day())))
         step("extract-load (next-day delta)", lambda: _require_loaded(_run_pipelines(warehouse, [])))
+    step("source freshness", lambda: session.invoke("source", "freshness"))
     step("transform (dbt build)", lambda: session.invoke("build"))
     step("docs (dbt docs generate)", lambda: session.invoke("docs", "generate"))
 
@@ -267,6 +271,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     print(f"warehouse: {warehouse.target.describe()}")
     for name, seconds in timings:
         print(f"  {name:<28} {seconds:7.1f} s")
+    print(describe_orphans(orphan_transactions(warehouse.target)))
     print("relations (rows):")
     print(format_counts(count_relations(warehouse.target)))
     print(f"docs: {warehouse.paths.dbt_project_dir / 'target' / 'index.html'} (browse: elt docs --serve)")

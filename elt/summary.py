@@ -47,3 +47,23 @@ def format_counts(counts: list[RelationCount]) -> str:
         return "  (no tables yet)"
     width = max(len(f"{c.schema}.{c.name}") for c in counts)
     return "\n".join(f"  {f'{c.schema}.{c.name}':<{width}}  {c.kind:<5}  {c.rows:>12,}" for c in counts)
+
+
+def orphan_transactions(target: WarehouseTarget) -> tuple[int, int] | None:
+    """(orphan, all) transactions in ``marts.fct_transactions`` (users unknown to the app), or None before a build."""
+    with connect(target) as conn:
+        exists = conn.execute("select to_regclass('marts.fct_transactions') is not null").fetchone()[0]
+        if not exists:
+            return None
+        orphans, total = conn.execute(
+            "select count(*) filter (where is_orphan), count(*) from marts.fct_transactions"
+        ).fetchone()
+    return int(orphans), int(total)
+
+
+def describe_orphans(counts: tuple[int, int] | None) -> str:
+    """One summary line on orphan transactions (the relationship test to users only warns about them)."""
+    if counts is None:
+        return "orphan transactions: marts.fct_transactions not built yet"
+    orphans, total = counts
+    return f"orphan transactions (user unknown to the app database): {orphans:,} of {total:,}"

@@ -1,6 +1,7 @@
 """The README's first Quick start command runs end to end in a fresh copy of the checkout."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,10 @@ def test_readme_demo_command_runs_the_whole_chain(tmp_path):
         ):
             assert relation in summary, relation
         assert "== extract-load (next-day delta) ==" in result.stdout
+        assert "== source freshness ==" in result.stdout
+        orphans = re.search(r"orphan transactions \(user unknown to the app database\): ([\d,]+) of ([\d,]+)", summary)
+        assert orphans is not None
+        assert 0 < int(orphans.group(1).replace(",", "")) < int(orphans.group(2).replace(",", ""))
         assert (checkout / "dbt_project" / "target" / "index.html").exists()
         assert (checkout / "dbt_project" / "target" / "catalog.json").exists()
         assert (checkout / ".warehouse" / "pgdata" / "PG_VERSION").exists()
