@@ -60,3 +60,24 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci_script = (REPO_ROOT / ".ci" / "run").read_text()
     ci_commands = [line.strip() for line in ci_script.splitlines() if line.strip() and not line.startswith("#")]
     assert commands[1] in ci_commands
+
+
+def test_the_fast_pre_commit_lint_passes_on_the_project():
+    """The pre-commit hook lints models, snapshots and singular tests with the jinja templater."""
+    singular = [path for path in (REPO_ROOT / "dbt_project" / "tests").rglob("*.sql") if "generic" not in path.parts]
+    result = subprocess.run(
+        [
+            BIN / "sqlfluff",
+            "lint",
+            "--templater",
+            "jinja",
+            REPO_ROOT / "dbt_project" / "models",
+            REPO_ROOT / "dbt_project" / "snapshots",
+            *singular,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
