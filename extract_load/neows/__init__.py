@@ -25,21 +25,31 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
-from extract_load.neows.client import NeoWsClient, RateLimitBudgetExhaustedError, RetryPolicy
+from extract_load.neows.client import (
+    NeoWsClient,
+    NeoWsNotFoundError,
+    NeoWsRateLimitedError,
+    RateLimitBudgetExhaustedError,
+    RetryPolicy,
+)
 from extract_load.neows.helpers import (
     Rows,
     browse_rows,
     coverage_from_state,
     coverage_to_state,
     feed_rows,
+    lookup_rows,
     merge_intervals,
     parse_day,
+    plan_lookups,
     plan_windows,
 )
 from extract_load.neows.replay import ReplayServer
@@ -53,6 +63,13 @@ from extract_load.neows.settings import (
     CLOSE_APPROACH_KEY,
     CLOSE_APPROACHES,
     DEMO_KEY,
+    LOOKUP_CLOSE_APPROACHES,
+    LOOKUP_COLUMNS,
+    LOOKUP_FOUND,
+    LOOKUP_NOT_FOUND,
+    LOOKUP_STATUS,
+    LOOKUP_STATUS_COLUMNS,
+    LOOKUPS,
     REJECTED_COLUMNS,
     REJECTED_RECORDS,
     REPLAY,
@@ -96,6 +113,10 @@ def neows_source(
     read_timeout: float = 30.0,
     min_rate_limit_remaining: int = 0,
     api_key_transport: str = "header",
+    lookup_budget: int = 25,
+    lookup_max_age_days: float = 30.0,
+    lookup_not_found_retry_days: float = 90.0,
+    lookup_ids: list[str] | None = None,
 ) -> Sequence[DltResource]:
     """The NeoWs feed and browse resources. Every argument comes from ``[sources.neows]`` (see README.md).
 
@@ -122,9 +143,14 @@ def neows_source(
         read_timeout: seconds to wait for a response.
         min_rate_limit_remaining: stop sending requests once ``X-RateLimit-Remaining`` is at or below this.
         api_key_transport: ``header`` (``X-Api-Key``) or ``query`` (``api_key=``).
+        lookup_budget: at most this many ``/neo/{id}`` requests (retries included) per run (0 disables
+            lookups); DEMO_KEY allows about 30 requests an hour, a personal key about 1,000.
+        lookup_max_age_days: a looked-up object is looked up again once its lookup is this old.
+        lookup_not_found_retry_days: an id that answered 404 is asked again only after this many days.
+        lookup_ids: ids to look up besides those seen in the feed and browse (a watch list).
 
     Returns:
-        The ``feed`` and ``browse`` resources.
+        The ``feed``, ``browse`` and ``lookups`` resources.
     """
     if base_url.strip().lower() == REPLAY:
         raise ValueError("base_url 'replay' must be resolved with open_base_url() (neows_pipeline.run() does it)")
@@ -147,10 +173,47 @@ def neows_source(
     plan_windows(start, end, window_days, lookback_days)  # validate the settings before any request
     if browse_page_size < 1 or browse_start_page < 0 or browse_max_pages < 0:
         raise ValueError("browse_page_size must be >= 1, browse_start_page and browse_max_pages >= 0")
+    if lookup_budget < 0 or lookup_max_age_days < 0 or lookup_not_found_retry_days < 0:
+        raise ValueError("lookup_budget, lookup_max_age_days and lookup_not_found_retry_days must not be negative")
+    siblings = _Siblings()
     return (
-        _feed_resource(client, start, end, window_days, lookback_days, refetch),
-        _browse_resource(client, browse_page_size, browse_start_page, browse_max_pages, browse_end_page),
+        _feed_resource(client, start, end, window_days, lookback_days, refetch, siblings),
+        _browse_resource(client, browse_page_size, browse_start_page, browse_max_pages, browse_end_page, siblings),
+        _lookups_resource(
+            client,
+            siblings,
+            budget=lookup_budget,
+            max_age_days=lookup_max_age_days,
+            not_found_retry_days=lookup_not_found_retry_days,
+            extra_ids=[str(neo_id) for neo_id in lookup_ids or []],
+        ),
     )
+
+
+def utcnow() -> datetime:
+    """The current time (UTC); tests replace it to age lookups."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Siblings:
+    """What the feed and browse resources of this run saw, and whether they are still extracting.
+
+    ``lookups`` depends on both: it yields nothing (``None``, which dlt skips) until every one of them that
+    started has finished. dlt's default round-robin extraction polls every resource once per cycle, so
+    each selected sibling has started by the lookups' second poll.
+    """
+
+    running: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+
+    @contextmanager
+    def extracting(self, name: str) -> Iterator[None]:
+        self.running.add(name)
+        try:
+            yield
+        finally:
+            self.running.discard(name)
 
 
 def _table(
@@ -178,10 +241,20 @@ def _with_rejected_table(resource: DltResource) -> DltResource:
 
 
 def _feed_resource(
-    client: NeoWsClient, start: Any, end: Any, window_days: int, lookback_days: int, refetch: bool
+    client: NeoWsClient,
+    start: Any,
+    end: Any,
+    window_days: int,
+    lookback_days: int,
+    refetch: bool,
+    siblings: _Siblings,
 ) -> DltResource:
     @dlt.resource(name="feed", table_name=ASTEROIDS, write_disposition="merge", schema_contract=SCHEMA_CONTRACT)
     def feed() -> Iterator[Any]:
+        with siblings.extracting("feed"):
+            yield from _feed_items()
+
+    def _feed_items() -> Iterator[Any]:
         """Feed windows not loaded yet plus the lookback; asteroids of later windows win within a run."""
         state = dlt.current.resource_state()
         coverage = coverage_from_state(state.get("coverage"))
@@ -199,6 +272,7 @@ def _feed_resource(
             coverage = merge_intervals([*coverage, window])
             state["coverage"] = coverage_to_state(coverage)
         if asteroids:
+            siblings.seen.update(asteroids)
             yield dlt.mark.with_table_name(list(asteroids.values()), ASTEROIDS)
 
     _table(feed, ASTEROIDS, ["neo_reference_id"], None, ASTEROID_COLUMNS)
@@ -207,12 +281,16 @@ def _feed_resource(
 
 
 def _browse_resource(
-    client: NeoWsClient, page_size: int, start_page: int, max_pages: int, end_page: int | None
+    client: NeoWsClient, page_size: int, start_page: int, max_pages: int, end_page: int | None, siblings: _Siblings
 ) -> DltResource:
     @dlt.resource(
         name="browse", table_name=BROWSE_ASTEROIDS, write_disposition="merge", schema_contract=SCHEMA_CONTRACT
     )
     def browse() -> Iterator[Any]:
+        with siblings.extracting("browse"):
+            yield from _browse_items()
+
+    def _browse_items() -> Iterator[Any]:
         """Up to ``max_pages`` browse pages from where the last run stopped; a finished sweep starts over."""
         state = dlt.current.resource_state()
         resume = state.get("next_page") if state.get("page_size") == page_size else None
@@ -247,6 +325,7 @@ def _browse_resource(
             if finished:
                 break
         if objects:
+            siblings.seen.update(objects)
             yield dlt.mark.with_table_name(list(objects.values()), BROWSE_ASTEROIDS)
             yield dlt.mark.with_table_name(
                 [row for rows_of_object in approaches.values() for row in rows_of_object], BROWSE_CLOSE_APPROACHES
@@ -255,6 +334,80 @@ def _browse_resource(
     _table(browse, BROWSE_ASTEROIDS, ["neo_reference_id"], None, BROWSE_ASTEROID_COLUMNS)
     _table(browse, BROWSE_CLOSE_APPROACHES, list(CLOSE_APPROACH_KEY), "neo_reference_id", CLOSE_APPROACH_COLUMNS)
     return _with_rejected_table(browse)
+
+
+def _lookups_resource(
+    client: NeoWsClient,
+    siblings: _Siblings,
+    *,
+    budget: int,
+    max_age_days: float,
+    not_found_retry_days: float,
+    extra_ids: list[str],
+) -> DltResource:
+    @dlt.resource(name="lookups", table_name=LOOKUPS, write_disposition="merge", schema_contract=SCHEMA_CONTRACT)
+    def lookups() -> Iterator[Any]:
+        """``/neo/{id}`` of asteroids seen in the feed and browse: new ones first, then stale ones, within budget.
+
+        Resource state: ``pending`` (ids seen and never looked up) and ``checked`` (``{id: [status,
+        checked_at]}``). Both move only with a load, so a run stopped by its budget or the rate limit resumes
+        with the ids it did not reach.
+        """
+        for _ in range(2):  # let every selected sibling start (round robin: one poll each per cycle)
+            yield None
+        while siblings.running:
+            yield None
+        state = dlt.current.resource_state()
+        checked: dict[str, list[str]] = state.setdefault("checked", {})
+        pending = (set(state.get("pending", [])) | siblings.seen | set(extra_ids)) - set(checked)
+        now = utcnow()
+        plan = plan_lookups(pending, checked, now, max_age_days, not_found_retry_days)
+        objects: list[dict[str, Any]] = []
+        approaches: list[dict[str, Any]] = []
+        statuses: list[dict[str, Any]] = []
+        first_request = client.stats.requests
+        stopped = ""
+        for neo_id in plan:
+            if client.stats.requests - first_request >= budget:
+                stopped = f"lookup budget of {budget} requests used"
+                break
+            request = _request(f"neo/{neo_id}", {})
+            try:
+                document = client.get(f"neo/{neo_id}")
+            except NeoWsNotFoundError:
+                statuses.append(_status(neo_id, LOOKUP_NOT_FOUND, 404, now))
+            except (RateLimitBudgetExhaustedError, NeoWsRateLimitedError) as exc:
+                stopped = str(exc).splitlines()[0]
+                break
+            else:
+                rows = lookup_rows(document, neo_id, request, now)
+                objects.extend(rows.objects)
+                approaches.extend(rows.approaches)
+                if rows.rejected:
+                    yield dlt.mark.with_table_name(rows.rejected, REJECTED_RECORDS)
+                statuses.append(_status(neo_id, LOOKUP_FOUND, 200, now))
+            checked[neo_id] = [statuses[-1]["status"], now.isoformat()]
+            pending.discard(neo_id)
+        state["pending"] = sorted(pending - set(checked), key=lambda neo_id: (len(neo_id), neo_id))
+        if stopped:
+            logger.warning(
+                "%s: lookups stop with %d id(s) due, the next run resumes there", stopped, len(plan) - len(statuses)
+            )
+        if objects:
+            yield dlt.mark.with_table_name(objects, LOOKUPS)
+        if approaches:
+            yield dlt.mark.with_table_name(approaches, LOOKUP_CLOSE_APPROACHES)
+        if statuses:
+            yield dlt.mark.with_table_name(statuses, LOOKUP_STATUS)
+
+    _table(lookups, LOOKUPS, ["neo_reference_id"], None, LOOKUP_COLUMNS)
+    _table(lookups, LOOKUP_CLOSE_APPROACHES, list(CLOSE_APPROACH_KEY), "neo_reference_id", CLOSE_APPROACH_COLUMNS)
+    _table(lookups, LOOKUP_STATUS, ["neo_reference_id"], None, LOOKUP_STATUS_COLUMNS)
+    return _with_rejected_table(lookups)
+
+
+def _status(neo_id: str, status: str, http_status: int, now: datetime) -> dict[str, Any]:
+    return {"neo_reference_id": neo_id, "status": status, "http_status": http_status, "checked_at": now}
 
 
 def _approaches_and_rejects(rows: Rows, approaches_table: str) -> Iterator[Any]:

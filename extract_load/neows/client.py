@@ -51,6 +51,10 @@ class RateLimitBudgetExhaustedError(NeoWsError):
     """``X-RateLimit-Remaining`` reached the configured floor: no further request is sent this run."""
 
 
+class NeoWsRateLimitedError(NeoWsError):
+    """Every attempt ended in 429 (or the last one did): the API refuses requests for now."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard the client tries. Defaults suit the live API; tests shrink the waits."""
@@ -87,6 +91,7 @@ class _Failure:
     retryable: bool
     retry_after: float | None = None
     not_found: bool = False
+    rate_limited: bool = False
 
 
 def redact(text: str, secret: str | None = None) -> str:
@@ -234,7 +239,9 @@ class NeoWsClient:
             self.stats.waits.append(wait)
             time.sleep(wait)
         assert failure is not None
-        error = NeoWsNotFoundError if failure.not_found else NeoWsError
+        error = (
+            NeoWsNotFoundError if failure.not_found else NeoWsRateLimitedError if failure.rate_limited else NeoWsError
+        )
         message = f"NeoWs GET {described} failed after {attempts} attempt(s): " + "; ".join(causes)
         raise error(redact(message, self._api_key))
 
@@ -293,7 +300,7 @@ class NeoWsClient:
             reason = f"HTTP {status} {response.reason}" + (f": {snippet}" if snippet else "")
             if status == 429 or status >= 500:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                return {}, _Failure(reason, retryable=True, retry_after=retry_after)
+                return {}, _Failure(reason, retryable=True, retry_after=retry_after, rate_limited=status == 429)
             if status in (401, 403):
                 reason += " (is the API key valid? set sources.neows.api_key)"
             return {}, _Failure(reason, retryable=False, not_found=status == 404)

@@ -247,3 +247,51 @@ def browse_rows(document: dict[str, Any], request: str) -> tuple[Rows, dict[str,
 
 def _rejected(request: str, position: str, reason: str, payload: Any) -> dict[str, Any]:
     return {"request": request, "position": position, "reason": reason, "payload": payload}
+
+
+def _id_order(neo_id: str) -> tuple[int, str]:
+    return (int(neo_id), neo_id) if neo_id.isdigit() else (1 << 62, neo_id)
+
+
+def plan_lookups(
+    pending: Iterable[str],
+    checked: dict[str, list[str]],
+    now: datetime,
+    max_age_days: float,
+    not_found_retry_days: float,
+) -> list[str]:
+    """The ids to look up, in order: never looked up (by id), then due again (oldest check first).
+
+    Args:
+        pending: ids seen in the feed or browse and never looked up.
+        checked: ``{id: [status, checked_at ISO]}`` of earlier lookups (status ``found`` or ``not_found``).
+        now: the current time (UTC).
+        max_age_days: a found object is looked up again once its lookup is at least this old.
+        not_found_retry_days: an id that answered 404 is asked again once that answer is this old.
+
+    Returns:
+        Every id due; the caller stops where its request budget ends, so the order is the priority.
+    """
+    fresh = sorted({neo_id for neo_id in pending if neo_id not in checked}, key=_id_order)
+    due: list[tuple[str, str]] = []
+    for neo_id, (status, checked_at) in checked.items():
+        age_days = (now - datetime.fromisoformat(checked_at)).total_seconds() / 86400
+        if age_days >= (max_age_days if status == "found" else not_found_retry_days):
+            due.append((checked_at, neo_id))
+    return fresh + [neo_id for _, neo_id in sorted(due, key=lambda item: (item[0], _id_order(item[1])))]
+
+
+def lookup_rows(document: dict[str, Any], neo_id: str, request: str, fetched_at: datetime) -> Rows:
+    """Rows of one ``/neo/{id}`` response (the browse object shape), after checking it is the object asked for.
+
+    Raises:
+        FeedResponseError: the response is about another object.
+    """
+    answered = document.get("neo_reference_id")
+    if answered is not None and str(answered) != neo_id:
+        raise FeedResponseError(f"{request}: the API answered object {answered!r} for {neo_id!r}")
+    rows = Rows()
+    object_rows(document, request, "$", rows, BROWSE_ASTEROID_COLUMNS)
+    for row in rows.objects:
+        row["fetched_at"] = fetched_at
+    return rows

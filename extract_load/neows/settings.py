@@ -32,6 +32,12 @@ CLOSE_APPROACHES = "close_approaches"
 BROWSE_ASTEROIDS = "browse_asteroids"
 BROWSE_CLOSE_APPROACHES = "browse_close_approaches"
 REJECTED_RECORDS = "rejected_records"
+LOOKUPS = "lookups"
+LOOKUP_CLOSE_APPROACHES = "lookup_close_approaches"
+LOOKUP_STATUS = "lookup_status"
+
+LOOKUP_FOUND = "found"
+LOOKUP_NOT_FOUND = "not_found"
 
 CLOSE_APPROACH_KEY = ("neo_reference_id", "close_approach_date", "orbiting_body")
 
@@ -128,6 +134,17 @@ BROWSE_ASTEROID_COLUMNS = _columns(*_OBJECT_SPECS, *_ORBITAL_SPECS)
 
 CLOSE_APPROACH_COLUMNS = _columns(*_APPROACH_SPECS)
 
+LOOKUP_COLUMNS = _columns(*_OBJECT_SPECS, *_ORBITAL_SPECS, ("fetched_at", "timestamp"))
+"""``/neo/{id}`` lookups: the browse shape plus when the lookup was fetched (UTC)."""
+
+LOOKUP_STATUS_COLUMNS = _columns(
+    ("neo_reference_id", "text"),
+    ("status", "text"),
+    ("http_status", "bigint"),
+    ("checked_at", "timestamp"),
+)
+"""The outcome of the latest lookup of every id asked for: ``found`` (200) or ``not_found`` (404)."""
+
 REJECTED_COLUMNS = _columns(
     ("request", "text"),
     ("position", "text"),
@@ -136,7 +153,13 @@ REJECTED_COLUMNS = _columns(
 )
 """Quarantine: records that cannot be keyed, with the (api-key-free) request, their JSON position and why."""
 
-for _table in (ASTEROID_COLUMNS, BROWSE_ASTEROID_COLUMNS, CLOSE_APPROACH_COLUMNS):
+for _table in (
+    ASTEROID_COLUMNS,
+    BROWSE_ASTEROID_COLUMNS,
+    CLOSE_APPROACH_COLUMNS,
+    LOOKUP_COLUMNS,
+    LOOKUP_STATUS_COLUMNS,
+):
     _table["neo_reference_id"]["nullable"] = False
 for _name in CLOSE_APPROACH_KEY[1:]:
     CLOSE_APPROACH_COLUMNS[_name]["nullable"] = False

@@ -33,6 +33,7 @@ FAST_HTTP = {
 # the feed window and browse page each test loads unless it says otherwise
 ONE_WINDOW = {"start_date": "2025-03-10", "end_date": "2025-03-17", "window_days": 7, "lookback_days": 7}
 NO_BROWSE = {"browse_max_pages": 0, "browse_end_page": None, "browse_start_page": 0}
+NO_LOOKUPS = {"lookup_budget": 0}  # test_lookups.py sets a budget
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def load_neows(warehouse_env: WarehouseTarget, replay: ReplayServer) -> Callable
 
     def run(refresh: str | None = None, resources: tuple[str, ...] = (), **settings: Any) -> Any:
         pipeline = dlt.pipeline(pipeline_name="neows", destination="postgres", dataset_name=RAW)
-        options = {**FAST_HTTP, **ONE_WINDOW, **NO_BROWSE, **settings}
+        options = {**FAST_HTTP, **ONE_WINDOW, **NO_BROWSE, **NO_LOOKUPS, **settings}
         source = neows_source(base_url=replay.base_url, **options)
         if resources:
             source = source.with_resources(*resources)
