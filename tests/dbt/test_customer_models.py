@@ -1,0 +1,173 @@
+"""Customer lifetime value and anomaly models (Python models over numeric/) against direct kernel calls.
+
+The shared two-day warehouse (a month of demo data for 300 users) does not identify BG/NBD (no observable
+dropout yet): there the fits are recorded as not identified. The predictions are checked on a warehouse of the
+module's own with the demo's default size (120 days, 2,000 users, as ``elt demo``), which identifies them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from psycopg import sql
+
+from elt.bootstrap import apply_bootstrap
+from elt.connection import connect
+from elt.dbt_invocation import DbtSession
+from extract_load.demo_data.generator import DemoConfig, DemoData
+from numeric import bgnbd
+from numeric.clv import DAYS_PER_YEAR, customer_lifetime_value
+from numeric.fingerprint import array_fingerprint
+from tests.conftest import drop_warehouse_database
+from tests.dbt.conftest import _environment, _run_pipelines, exported
+
+PARAMETERS = (
+    "r, alpha, a, b, p, q, v, bgnbd_log_likelihood, gg_log_likelihood, n_customers, n_repeat_customers, "
+    "time_unit, observation_end, input_hash, not_identified_reason, fitted_at"
+)
+
+
+def _rfm(conn) -> tuple[np.ndarray, ...]:
+    rows = conn.execute(
+        "select user_id, frequency, recency, t, monetary_value from intermediate.int_customers_rfm order by user_id"
+    ).fetchall()
+    user_id, frequency, recency, t, monetary = (np.array(column) for column in zip(*rows, strict=True))
+    return user_id.astype(np.int64), *(c.astype(np.float64) for c in (frequency, recency, t, monetary))
+
+
+def _parameters(conn) -> list[tuple]:
+    return conn.execute(f"select {PARAMETERS} from marts.clv_model_parameters order by fitted_at").fetchall()
+
+
+def _counts(conn) -> tuple:
+    return conn.execute(
+        "select count(*) filter (where t > 0), count(*) filter (where frequency > 0), max(observation_end_date) "
+        "from intermediate.int_customers_rfm"
+    ).fetchone()
+
+
+@pytest.fixture(scope="module")
+def clv_warehouse(server_admin, repo_paths, tmp_path_factory) -> Iterator[tuple]:
+    """A warehouse with the default demo period (identifies the models), CLV models built; (target, session)."""
+    target = server_admin.with_database(f"elt_test_{uuid.uuid4().hex[:10]}")
+    with connect(server_admin) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(target.dbname)))
+    try:
+        apply_bootstrap(target)
+        folder = tmp_path_factory.mktemp("dbt-clv")
+        generator = DemoData(
+            f"sqlite:///{folder / 'app.sqlite'}", folder / "landing", folder / "state.json", DemoConfig()
+        )
+        session = DbtSession(repo_paths)
+        with exported(_environment(target, repo_paths, generator, folder)):
+            generator.generate_base()
+            _run_pipelines(("transactions", "app_db"))
+            session.invoke("run", "--select", "+customer_lifetime_value")
+            yield target, session
+    finally:
+        drop_warehouse_database(server_admin, target)
+
+
+def test_unidentified_fits_are_recorded_per_input_with_the_reason(demo_env):
+    with connect(demo_env.target) as conn:
+        fits = _parameters(conn)
+        arrays = _rfm(conn)
+        customers, repeat, end = _counts(conn)
+        predictions = conn.execute("select count(*) from marts.customer_lifetime_value").fetchone()[0]
+    # day 1 and day 2 saw different RFM rows: two attempts, the latest on the current rows
+    assert len(fits) == 2
+    assert len({fit[13] for fit in fits}) == 2
+    latest = fits[-1]
+    assert latest[9:14] == (customers, repeat, "day", end, array_fingerprint(*arrays))
+    assert "do not identify" in latest[14]
+    assert latest[:9] == (None,) * 9
+    assert predictions == 0
+
+
+def _fresh_dbt(repo_paths, *args: str):
+    """A dbt invocation that parses the project itself: the Python models' settings are vars rendered into their
+    YAML config at parse time, which a manifest parsed once without the vars (DbtSession) keeps."""
+    from dbt.cli.main import dbtRunner
+
+    location = ["--project-dir", str(repo_paths.dbt_project_dir), "--profiles-dir", str(repo_paths.profiles_dir)]
+    return dbtRunner().invoke([*args, *location])
+
+
+def test_not_identified_fails_the_run_with_the_reason_when_asked(demo_env, repo_paths, capfd):
+    with connect(demo_env.target) as conn:
+        before = _parameters(conn)
+    result = _fresh_dbt(repo_paths, "run", "--select", "clv_model_parameters", "--vars", "{clv_not_identified: error}")
+    assert not result.success
+    output = capfd.readouterr()
+    assert "ModelNotIdentifiedError" in output.out + output.err
+    assert "do not identify the model" in output.out + output.err
+    with connect(demo_env.target) as conn:
+        assert _parameters(conn) == before
+
+
+def test_clv_parameters_are_sane(clv_warehouse):
+    target, _ = clv_warehouse
+    with connect(target) as conn:
+        fits = _parameters(conn)
+        arrays = _rfm(conn)
+        customers, repeat, end = _counts(conn)
+    assert len(fits) == 1
+    r, alpha, a, b, p, q, v, ll_bgnbd, ll_gg, n, n_repeat, unit, observation_end, input_hash, reason, _ = fits[0]
+    assert reason is None
+    assert (n, n_repeat, unit, observation_end, input_hash) == (
+        customers,
+        repeat,
+        "day",
+        end,
+        array_fingerprint(*arrays),
+    )
+    # the demo simulates BG/NBD with r = 0.6, alpha = 18 days, a = 0.8, b = 4 (loose: a few hundred customers)
+    assert 0.1 < r < 3 and 3 < alpha < 100 and 0.05 < a < 10 and 0.3 < b < 100
+    assert 0 < p < 1e3 and 1 < q < 1e3 and 0 < v < 1e5
+    assert ll_bgnbd < 0 and np.isfinite(ll_gg)
+
+
+def test_clv_parameters_rerun_adds_no_row(clv_warehouse):
+    target, session = clv_warehouse
+    with connect(target) as conn:
+        before = _parameters(conn)
+    with exported({"WAREHOUSE_DB": target.dbname, "WAREHOUSE_URL": target.url()}):
+        session.invoke("run", "--select", "clv_model_parameters")
+    with connect(target) as conn:
+        assert _parameters(conn) == before
+
+
+def test_clv_equals_a_direct_call_of_the_kernels(clv_warehouse):
+    target, _ = clv_warehouse
+    with connect(target) as conn:
+        r, alpha, a, b, p, q, v = conn.execute(
+            "select r, alpha, a, b, p, q, v from marts.clv_model_parameters"
+        ).fetchone()
+        user_id, x, t_x, big_t, monetary = _rfm(conn)
+        rows = conn.execute(
+            """
+            select horizon_days, user_id, probability_alive, expected_purchases, expected_average_order_value_usd,
+                clv_usd
+            from marts.customer_lifetime_value order by horizon_days, user_id
+            """
+        ).fetchall()
+    assert {row[0] for row in rows} == {30, 90, 365}
+    big_t = np.maximum(big_t, 1e-9)
+    alive = bgnbd.probability_alive(r, alpha, a, b, x, t_x, big_t)
+    for horizon in (30, 90, 365):
+        got = np.array([row[1:] for row in rows if row[0] == horizon], dtype=np.float64)
+        expected = customer_lifetime_value(
+            (r, alpha, a, b), (p, q, v), x, t_x, big_t, monetary, horizon, 30.0, 0.1, DAYS_PER_YEAR
+        )
+        np.testing.assert_array_equal(got[:, 0], user_id)
+        np.testing.assert_allclose(got[:, 1], alive, rtol=1e-12)
+        np.testing.assert_allclose(got[:, 2], expected.expected_purchases, rtol=1e-12)
+        np.testing.assert_allclose(got[:, 3], expected.expected_average_value, rtol=1e-12)
+        np.testing.assert_allclose(got[:, 4], expected.clv, rtol=1e-12)
+    # longer horizons expect more
+    clv = {h: sum(row[5] for row in rows if row[0] == h) for h in (30, 90, 365)}
+    assert 0 < clv[30] < clv[90] < clv[365]
+
