@@ -1,5 +1,5 @@
 -- One row per asteroid known from the feed or the browse catalogue: the latest load wins (the feed on a
--- tie); orbital elements come from the browse catalogue whenever it holds the asteroid.
+-- tie); orbital elements come from stg_neows__orbits (a lookup or the browse catalogue, newer epoch first).
 with
 
 feed_asteroids as (
@@ -8,6 +8,10 @@ feed_asteroids as (
 
 browse_asteroids as (
     select * from {{ ref('stg_neows__browse_asteroids') }}
+),
+
+orbits as (
+    select * from {{ ref('stg_neows__orbits') }}
 ),
 
 unioned as (
@@ -56,7 +60,8 @@ asteroids as (
         -- strings
         ranked.asteroid_name,
         ranked.nasa_jpl_url,
-        browse_asteroids.orbit_class,
+        orbits.orbit_class,
+        orbits.orbit_source,
         case
             when ranked.estimated_diameter_min_m is null or ranked.estimated_diameter_max_m is null
                 then 'unknown'
@@ -71,19 +76,28 @@ asteroids as (
         ranked.estimated_diameter_min_m,
         ranked.estimated_diameter_max_m,
         (ranked.estimated_diameter_min_m + ranked.estimated_diameter_max_m) / 2 as estimated_diameter_mean_m,
-        browse_asteroids.minimum_orbit_intersection_au,
+        orbits.minimum_orbit_intersection_au,
+        orbits.eccentricity,
+        orbits.semi_major_axis_au,
+        orbits.inclination_deg,
+        orbits.perihelion_distance_au,
+        orbits.aphelion_distance_au,
+        orbits.orbital_period_days,
 
         -- booleans
         ranked.is_potentially_hazardous,
         ranked.is_sentry_object,
-        browse_asteroids.asteroid_id is not null as has_orbital_elements,
+        orbits.asteroid_id is not null as has_orbital_elements,
+
+        -- dates
+        orbits.epoch_osculation_date,
 
         -- timestamps
         ranked.loaded_at
 
     from ranked
-    left join browse_asteroids
-        on ranked.asteroid_id = browse_asteroids.asteroid_id
+    left join orbits
+        on ranked.asteroid_id = orbits.asteroid_id
     where ranked.source_rank = 1
 )
 

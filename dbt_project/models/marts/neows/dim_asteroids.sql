@@ -1,4 +1,5 @@
--- One row per asteroid known from NeoWs, with size, hazard and a summary of its known close approaches.
+-- One row per asteroid known from NeoWs, with size, hazard, its orbit (elements of the newest known
+-- solution, from a lookup or the browse catalogue) and a summary of its known close approaches.
 with
 
 asteroids as (
@@ -41,6 +42,7 @@ final as (
         asteroids.nasa_jpl_url::text as nasa_jpl_url,
         asteroids.orbit_class::text as orbit_class,
         asteroids.size_class,
+        asteroids.orbit_source::text as orbit_source,
 
         -- numerics
         asteroids.absolute_magnitude_h,
@@ -48,6 +50,12 @@ final as (
         asteroids.estimated_diameter_max_m,
         asteroids.estimated_diameter_mean_m,
         asteroids.minimum_orbit_intersection_au,
+        asteroids.eccentricity,
+        asteroids.semi_major_axis_au,
+        asteroids.inclination_deg,
+        asteroids.perihelion_distance_au,
+        asteroids.aphelion_distance_au,
+        asteroids.orbital_period_days,
         coalesce(approach_counts.close_approach_count, 0)::bigint as close_approach_count,
         coalesce(approach_counts.earth_approach_count, 0)::bigint as earth_approach_count,
         earth_approaches.miss_distance_au as closest_earth_approach_au,
@@ -58,7 +66,8 @@ final as (
         asteroids.has_orbital_elements,
 
         -- dates
-        earth_approaches.close_approach_date as closest_earth_approach_date
+        earth_approaches.close_approach_date as closest_earth_approach_date,
+        asteroids.epoch_osculation_date
 
     from asteroids
     left join approach_counts
