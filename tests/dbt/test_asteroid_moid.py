@@ -1,0 +1,125 @@
+"""asteroid_earth_moid (Python model, numeric.moid): agrees with JPL's published MOID; bad orbits get a reason.
+
+The session warehouse (tests/dbt/conftest.py) loads the demo's NeoWs feed, browse page and lookups through the
+replay server (the default lookup budget fetches the recorded Eros lookup in the first run) and builds dbt.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from elt.connection import connect
+from extract_load.neows.settings import RECORDED_DIR
+from tests.conftest import REPO_ROOT
+
+JPL_TOLERANCE_AU = 1e-4
+MODEL_PATH = REPO_ROOT / "dbt_project" / "models" / "marts" / "neows" / "asteroid_earth_moid.py"
+
+
+def _rows(target, sql: str, params: tuple = ()) -> list[tuple]:
+    with connect(target) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_every_recorded_lookup_in_the_warehouse_agrees_with_jpl(demo_env):
+    lookups = {row[0] for row in _rows(demo_env.target, "select neo_reference_id from raw_neows.lookups")}
+    assert "2000433" in lookups  # Eros: the recorded lookup of the demo's browse page
+    results = {
+        row[0]: row[1:]
+        for row in _rows(
+            demo_env.target,
+            "select asteroid_id, moid_au, jpl_moid_au, moid_minus_jpl_au, moid_km, invalid_reason, orbit_source "
+            "from marts.asteroid_earth_moid",
+        )
+    }
+    for neo_id in lookups:
+        moid_au, jpl_au, difference, moid_km, reason, _ = results[neo_id]
+        recorded = json.loads((RECORDED_DIR / f"neo_{neo_id}.json").read_text())
+        assert reason is None
+        assert jpl_au == pytest.approx(float(recorded["orbital_data"]["minimum_orbit_intersection"]))
+        assert abs(difference) < JPL_TOLERANCE_AU, (neo_id, moid_au, jpl_au)
+        assert moid_km == pytest.approx(moid_au * 149_597_870.7)
+    # the browse objects carry JPL's MOID too: every orbit in the warehouse agrees
+    differences = [abs(row[2]) for row in results.values() if row[2] is not None]
+    assert len(differences) == len(results) >= 20
+    assert max(differences) < JPL_TOLERANCE_AU
+    print(f"largest |MOID - JPL| over {len(differences)} orbits: {max(differences):.3g} au")
+
+
+def test_the_orbit_of_a_looked_up_asteroid_comes_from_the_newer_solution(demo_env):
+    rows = _rows(
+        demo_env.target,
+        "select orbits.orbit_source, orbits.epoch_osculation_jd, orbits.epoch_osculation_date, dim.orbit_source, "
+        "dim.eccentricity, dim.has_orbital_elements from staging.stg_neows__orbits as orbits "
+        "inner join marts.dim_asteroids as dim on orbits.asteroid_id = dim.asteroid_id "
+        "where orbits.asteroid_id = '2000433'",
+    )
+    lookup = json.loads((RECORDED_DIR / "neo_2000433.json").read_text())["orbital_data"]
+    browse = next(
+        neo["orbital_data"]
+        for neo in json.loads((RECORDED_DIR / "browse_page_0_size_20.json").read_text())["near_earth_objects"]
+        if neo["neo_reference_id"] == "2000433"
+    )
+    newer = max((float(lookup["epoch_osculation"]), "lookup"), (float(browse["epoch_osculation"]), "browse"))
+    [(source, epoch_jd, epoch_date, dim_source, eccentricity, has_elements)] = rows
+    if lookup["epoch_osculation"] == browse["epoch_osculation"]:
+        newer = (newer[0], source)  # same epoch: decided by the orbit determination date, then the lookup
+    assert (epoch_jd, source, dim_source, has_elements) == (newer[0], newer[1], newer[1], True)
+    assert (epoch_date - date(2000, 1, 1)).days == int(np.floor(epoch_jd + 0.5)) - 2451545
+    assert eccentricity == pytest.approx(float((lookup if source == "lookup" else browse)["eccentricity"]))
+
+
+def _model_module():
+    spec = importlib.util.spec_from_file_location("asteroid_earth_moid", MODEL_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _FakeDbt:
+    def __init__(self, orbits: pa.Table) -> None:
+        self._orbits = orbits
+
+    def config(self, **_: object) -> None:
+        pass
+
+    def ref(self, name: str) -> pa.Table:
+        assert name == "stg_neows__orbits"
+        return self._orbits
+
+
+def test_invalid_orbits_get_nulls_and_a_reason_instead_of_failing():
+    good = ["1", "2", "3", "4", "5", "6"]
+    orbits = pa.table(
+        {
+            "asteroid_id": good,
+            "orbit_id": ["a"] * 6,
+            "orbit_source": ["browse"] * 6,
+            "orbit_class": ["APO"] * 6,
+            "epoch_osculation_jd": [2460000.5, 2460000.5, 2460000.5, 2300000.5, 2460000.5, 2460000.5],
+            "semi_major_axis_au": [1.5, 1.5, None, 1.5, 1.2, 1.1],
+            "eccentricity": [0.3, 1.2, 0.3, 0.3, 0.995, 0.2],
+            "inclination_deg": [10.0, 10.0, 10.0, 10.0, 5.0, 150.0],
+            "ascending_node_longitude_deg": [80.0] * 6,
+            "perihelion_argument_deg": [30.0] * 6,
+            "minimum_orbit_intersection_au": [None, 0.1, 0.1, 0.1, None, None],
+        }
+    )
+    result = _model_module().model(_FakeDbt(orbits), None).to_pylist()
+    by_id = {row["asteroid_id"]: row for row in result}
+    reasons = {key: row["invalid_reason"] for key, row in by_id.items()}
+    assert reasons["1"] is None and reasons["5"] is None and reasons["6"] is None  # near-parabolic, retrograde
+    assert reasons["2"].startswith("parabolic or hyperbolic orbit")
+    assert reasons["3"] == "missing orbital elements"
+    assert reasons["4"].startswith("epoch outside 1800-2050")
+    for key in ("2", "3", "4"):
+        assert by_id[key]["moid_au"] is None and by_id[key]["moid_km"] is None
+        assert by_id[key]["asteroid_true_anomaly_deg"] is None
+    assert by_id["1"]["moid_au"] >= 0 and by_id["1"]["moid_minus_jpl_au"] is None
+    assert 0 <= by_id["6"]["earth_true_anomaly_deg"] < 360
