@@ -23,6 +23,7 @@ from numeric.clv import DAYS_PER_YEAR, customer_lifetime_value
 from numeric.fingerprint import array_fingerprint
 from tests.conftest import drop_warehouse_database
 from tests.dbt.conftest import _environment, _run_pipelines, exported
+from tests.warehouse_checksums import table_checksums
 
 PARAMETERS = (
     "r, alpha, a, b, p, q, v, bgnbd_log_likelihood, gg_log_likelihood, n_customers, n_repeat_customers, "
@@ -171,3 +172,84 @@ def test_clv_equals_a_direct_call_of_the_kernels(clv_warehouse):
     clv = {h: sum(row[5] for row in rows if row[0] == h) for h in (30, 90, 365)}
     assert 0 < clv[30] < clv[90] < clv[365]
 
+
+def _reference_scores(rows: list[tuple], half_life: float, threshold: float, min_prior: int) -> dict:
+    """Per transaction (mean, std, z, flag) the plain way: explicit decay weights over the user's earlier rows."""
+    by_user: dict[int, list[tuple]] = {}
+    for transaction_id, user_id, day, cost in sorted(rows, key=lambda row: (row[1], row[2], row[0])):
+        by_user.setdefault(user_id, []).append((transaction_id, day.toordinal(), float(cost)))
+    scores = {}
+    for sequence in by_user.values():
+        for i, (transaction_id, _, value) in enumerate(sequence):
+            prior = sequence[:i]
+            mean = std = z = None
+            if prior:
+                weights = [0.5 ** ((prior[-1][1] - t) / half_life) for _, t, _ in prior]
+                total = sum(weights)
+                mean = sum(w * x for w, (_, _, x) in zip(weights, prior, strict=True)) / total
+                denominator = total - sum(w * w for w in weights) / total
+                if len(prior) >= 2 and denominator > 0:
+                    m2 = sum(w * (x - mean) ** 2 for w, (_, _, x) in zip(weights, prior, strict=True))
+                    std = (m2 / denominator) ** 0.5
+                    z = (value - mean) / std if std > 0 else (0.0 if value == mean else float("inf"))
+            flag = z is not None and len(prior) >= min_prior and abs(z) > threshold
+            scores[transaction_id] = (len(prior), mean, std, z, flag)
+    return scores
+
+
+def test_anomaly_scores_equal_a_plain_python_computation(demo_env):
+    with connect(demo_env.target) as conn:
+        facts = conn.execute(
+            "select transaction_id, user_id, transaction_date, total_cost_usd from marts.fct_transactions"
+        ).fetchall()
+        rows = conn.execute(
+            """
+            select transaction_id, prior_transaction_count, ewma_mean_before, ewma_std_before, z_score, is_anomaly
+            from marts.transaction_anomaly_scores
+            """
+        ).fetchall()
+    expected = _reference_scores(facts, 30.0, 3.0, 5)
+    assert len(rows) == len(expected)
+    for transaction_id, *got in rows:
+        want = expected[transaction_id]
+        assert got[0] == want[0] and got[4] == want[4], transaction_id
+        for g, w in zip(got[1:4], want[1:4], strict=True):
+            assert (g is None) == (w is None), transaction_id
+            if w is not None:
+                assert g == pytest.approx(w, rel=1e-9, abs=1e-9), transaction_id
+
+
+def test_anomaly_state_sits_on_each_users_last_row(demo_env):
+    with connect(demo_env.target) as conn:
+        wrong = conn.execute(
+            """
+            select count(*) from (
+                select
+                    state_count is not null as has_state,
+                    row_number() over (partition by user_id order by transaction_date desc, transaction_id desc) = 1
+                        as is_last,
+                    state_count = prior_transaction_count + 1 as count_matches
+                from marts.transaction_anomaly_scores
+            ) as rows
+            where has_state <> is_last or (has_state and not count_matches)
+            """
+        ).fetchone()[0]
+    assert wrong == 0
+
+
+def test_anomaly_incremental_run_equals_a_full_refresh_with_a_late_row(demo_env, dbt_session):
+    with connect(demo_env.target) as conn:
+        late = conn.execute(
+            """
+            select late.transaction_date < max(other.transaction_date)
+            from marts.transaction_anomaly_scores as late
+            inner join marts.transaction_anomaly_scores as other on other.user_id = late.user_id
+            where late.transaction_id = %s
+            group by late.transaction_date
+            """,
+            (demo_env.late_transaction_id,),
+        ).fetchone()
+    assert late == (True,)  # the late row sorts before the user's rows of the first day's build
+    incremental = table_checksums(demo_env.target, ["marts"])
+    dbt_session.invoke("run", "--full-refresh", "--select", "transaction_anomaly_scores")
+    assert table_checksums(demo_env.target, ["marts"]) == incremental

@@ -1,0 +1,149 @@
+"""Per user, in time order: time-decayed EWMA mean/variance of total_cost_usd and the z-score of each transaction.
+
+Rows of fct_transactions are ordered per user by (transaction_date, transaction_id); times are days (same-day
+transactions do not decay each other). Each transaction is scored against the user's state before it
+(numeric.ewma: half-life var anomaly_half_life_days; flagged when |z| > anomaly_z_threshold after at least
+anomaly_min_prior earlier transactions of the user).
+
+The user's last scored row carries the user's final state (state_* columns; null on the other rows), so an
+incremental run continues each user from it: it scores only transactions that are new since the last run
+(fct_transactions rows this table does not hold) and re-emits the previous last row with its state cleared.
+A user needs a recompute from the full history, and gets one, when a transaction of theirs changed (amount,
+date or user: a corrected copy) or a new one sorts before their last scored row (a late row). Changing the
+vars needs --full-refresh.
+"""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from numeric.ewma import EwmaState, ewma_scores
+
+KEY = ["user_id", "transaction_date", "transaction_id"]
+STATE_COLUMNS = ["state_count", "state_weight", "state_weight_sq", "state_mean", "state_m2"]
+SCHEMA = pa.schema(
+    [
+        ("transaction_id", pa.string()),
+        ("user_id", pa.int64()),
+        ("transaction_date", pa.date32()),
+        ("total_cost_usd", pa.decimal128(12, 2)),
+        ("prior_transaction_count", pa.int64()),
+        ("ewma_mean_before", pa.float64()),
+        ("ewma_std_before", pa.float64()),
+        ("z_score", pa.float64()),
+        ("is_anomaly", pa.bool_()),
+        ("state_count", pa.int64()),
+        ("state_weight", pa.float64()),
+        ("state_weight_sq", pa.float64()),
+        ("state_mean", pa.float64()),
+        ("state_m2", pa.float64()),
+    ]
+)
+
+
+def days(dates: pd.Series) -> np.ndarray:
+    """Dates as float64 days since 1970-01-01."""
+    return pd.to_datetime(dates).to_numpy().astype("datetime64[D]").astype(np.int64).astype(np.float64)
+
+
+def nullable(values: np.ndarray) -> pa.Array:
+    """float64 with NaN (undefined) as null."""
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+
+def score(rows: pd.DataFrame, settings: dict, state: EwmaState | None) -> pa.Table:
+    """Score ``rows`` (sorted by KEY) continuing ``state``; the last row per user carries the final state."""
+    n = len(rows)
+    entity = rows["user_id"].to_numpy(np.int64)
+    result = ewma_scores(
+        entity, days(rows["transaction_date"]), rows["total_cost_usd"].astype(float).to_numpy(), state=state, **settings
+    )
+    last = np.ones(n, dtype=bool)
+    last[:-1] = entity[1:] != entity[:-1]
+    position = np.searchsorted(result.state.entity, entity[last])
+    state_values = {}
+    for column, values in zip(STATE_COLUMNS, result.state[2:], strict=True):
+        full = np.zeros(n, dtype=values.dtype)
+        full[last] = values[position]
+        state_values[column] = pa.array(full, mask=~last)
+    return pa.table(
+        {
+            "transaction_id": pa.array(rows["transaction_id"].to_numpy(object), pa.string()),
+            "user_id": entity,
+            "transaction_date": pa.array(rows["transaction_date"].to_numpy(object), pa.date32()),
+            "total_cost_usd": pa.array(rows["total_cost_usd"].to_numpy(object), pa.decimal128(12, 2)),
+            "prior_transaction_count": result.n_prior,
+            "ewma_mean_before": nullable(result.mean_before),
+            "ewma_std_before": nullable(result.std_before),
+            "z_score": nullable(result.z),
+            "is_anomaly": result.is_anomaly,
+            **state_values,
+        },
+        schema=SCHEMA,
+    )
+
+
+def model(dbt, session):
+    """All transactions (first run, full refresh) or the new ones and the recomputed users (incremental)."""
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="merge",
+        unique_key="transaction_id",
+        on_schema_change="append_new_columns",
+    )
+    settings = {
+        "half_life": float(dbt.config.meta_get("anomaly_half_life_days")),
+        "threshold": float(dbt.config.meta_get("anomaly_z_threshold")),
+        "min_prior": int(dbt.config.meta_get("anomaly_min_prior")),
+    }
+    facts = dbt.ref("fct_transactions").select(["transaction_id", "user_id", "transaction_date", "total_cost_usd"])
+    facts = facts.to_pandas().sort_values(KEY, ignore_index=True)
+    if not dbt.is_incremental:
+        return score(facts, settings, None)
+
+    previous = session.sql(f"select {', '.join(KEY)}, total_cost_usd from {dbt.this}").to_pandas()
+    last_scored = session.sql(f"select {', '.join(SCHEMA.names)} from {dbt.this} where state_count is not null")
+    last_rows = last_scored.to_pandas().set_index("user_id")
+
+    compared = facts.merge(previous, on="transaction_id", how="left", suffixes=("", "_old"))
+    new = compared["user_id_old"].isna()
+    changed = ~new & (
+        (compared["user_id"] != compared["user_id_old"])
+        | (compared["transaction_date"] != compared["transaction_date_old"])
+        | (compared["total_cost_usd"] != compared["total_cost_usd_old"])
+    )
+    recompute = set(compared.loc[changed, "user_id"]) | set(compared.loc[changed, "user_id_old"].astype("int64"))
+
+    arrivals = compared.loc[new, KEY]
+    last_keys = last_rows[["transaction_date", "transaction_id"]].add_suffix("_last")
+    saved = arrivals.join(last_keys, on="user_id", how="inner")
+    late = (saved["transaction_date"] < saved["transaction_date_last"]) | (
+        (saved["transaction_date"] == saved["transaction_date_last"])
+        & (saved["transaction_id"] < saved["transaction_id_last"])
+    )
+    recompute |= set(saved.loc[late, "user_id"])
+
+    parts = []
+    if recompute:
+        parts.append(score(facts[facts["user_id"].isin(recompute)], settings, None))
+    continuing = arrivals.loc[~arrivals["user_id"].isin(recompute), "transaction_id"]
+    if len(continuing):
+        rows = facts[facts["transaction_id"].isin(continuing)]
+        with_state = last_rows.loc[last_rows.index.intersection(rows["user_id"].unique())].sort_index()
+        state = EwmaState(
+            with_state.index.to_numpy(np.int64),
+            days(with_state["transaction_date"]),
+            with_state["state_count"].to_numpy(np.int64),
+            *(with_state[column].to_numpy(np.float64) for column in STATE_COLUMNS[1:]),
+        )
+        parts.append(score(rows, settings, state))
+        # the previous last rows of these users no longer carry the state
+        cleared = last_scored.filter(pc.is_in(last_scored.column("user_id"), pa.array(with_state.index)))
+        for column in STATE_COLUMNS:
+            index = cleared.schema.get_field_index(column)
+            cleared = cleared.set_column(index, column, pa.nulls(cleared.num_rows, SCHEMA.field(column).type))
+        parts.append(cleared.cast(SCHEMA))
+    if not parts:
+        return SCHEMA.empty_table()
+    return pa.concat_tables(parts)
