@@ -123,3 +123,33 @@ def test_invalid_orbits_get_nulls_and_a_reason_instead_of_failing():
         assert by_id[key]["asteroid_true_anomaly_deg"] is None
     assert by_id["1"]["moid_au"] >= 0 and by_id["1"]["moid_minus_jpl_au"] is None
     assert 0 <= by_id["6"]["earth_true_anomaly_deg"] < 360
+
+
+def test_the_model_agrees_with_jpl_on_all_ten_recorded_lookups():
+    """The warehouse holds the demo's one recorded lookup; the model's code on all ten, revision included."""
+    names = sorted(path.name for path in RECORDED_DIR.glob("neo_*.json") if not path.name.endswith(".headers.json"))
+    assert len(names) == 10
+    documents = [json.loads((RECORDED_DIR / name).read_text()) for name in names]
+    fields = {
+        "epoch_osculation_jd": "epoch_osculation",
+        "semi_major_axis_au": "semi_major_axis",
+        "eccentricity": "eccentricity",
+        "inclination_deg": "inclination",
+        "ascending_node_longitude_deg": "ascending_node_longitude",
+        "perihelion_argument_deg": "perihelion_argument",
+        "minimum_orbit_intersection_au": "minimum_orbit_intersection",
+    }
+    orbits = pa.table(
+        {
+            "asteroid_id": [f"{doc['neo_reference_id']}-{i}" for i, doc in enumerate(documents)],
+            "orbit_id": [doc["orbital_data"]["orbit_id"] for doc in documents],
+            "orbit_source": ["lookup"] * len(documents),
+            "orbit_class": [doc["orbital_data"]["orbit_class"]["orbit_class_type"] for doc in documents],
+            **{column: [float(doc["orbital_data"][field]) for doc in documents] for column, field in fields.items()},
+        }
+    )
+    result = _model_module().model(_FakeDbt(orbits), None).to_pylist()
+    differences = [abs(row["moid_minus_jpl_au"]) for row in result]
+    assert all(row["invalid_reason"] is None for row in result)
+    print(f"largest |MOID - JPL| over the ten recorded lookups: {max(differences):.3g} au")
+    assert max(differences) < JPL_TOLERANCE_AU
