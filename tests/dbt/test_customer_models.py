@@ -52,7 +52,7 @@ def _counts(conn) -> tuple:
 
 @pytest.fixture(scope="module")
 def clv_warehouse(server_admin, repo_paths, tmp_path_factory) -> Iterator[tuple]:
-    """A warehouse with the default demo period (identifies the models), CLV models built; (target, session)."""
+    """A warehouse with the default demo period (identifies the models), customer marts built; (target, session)."""
     target = server_admin.with_database(f"elt_test_{uuid.uuid4().hex[:10]}")
     with connect(server_admin) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(target.dbname)))
@@ -66,7 +66,7 @@ def clv_warehouse(server_admin, repo_paths, tmp_path_factory) -> Iterator[tuple]
         with exported(_environment(target, repo_paths, generator, folder)):
             generator.generate_base()
             _run_pipelines(("transactions", "app_db"))
-            session.invoke("run", "--select", "+customer_lifetime_value")
+            session.invoke("run", "--select", "+fct_customer_value_by_country_cohort", "+fct_flagged_transactions")
             yield target, session
     finally:
         drop_warehouse_database(server_admin, target)
@@ -253,3 +253,56 @@ def test_anomaly_incremental_run_equals_a_full_refresh_with_a_late_row(demo_env,
     incremental = table_checksums(demo_env.target, ["marts"])
     dbt_session.invoke("run", "--full-refresh", "--select", "transaction_anomaly_scores")
     assert table_checksums(demo_env.target, ["marts"]) == incremental
+
+
+def test_value_by_country_and_cohort_reconciles_with_the_predictions(clv_warehouse):
+    target, _ = clv_warehouse
+    with connect(target) as conn:
+        marts = conn.execute(
+            """
+            select horizon_days, sum(customer_count), sum(clv_usd), sum(expected_purchases), sum(observed_spend_usd),
+                count(*)
+            from marts.fct_customer_value_by_country_cohort group by horizon_days order by horizon_days
+            """
+        ).fetchall()
+        predictions = conn.execute(
+            """
+            select horizon_days, count(*), sum(clv_usd), sum(expected_purchases), sum(rfm.total_spend_usd)
+            from marts.customer_lifetime_value as clv
+            inner join intermediate.int_customers_rfm as rfm on clv.user_id = rfm.user_id
+            group by horizon_days order by horizon_days
+            """
+        ).fetchall()
+        countries = conn.execute(
+            "select count(distinct country_code) from marts.fct_customer_value_by_country_cohort"
+        ).fetchone()[0]
+    assert [row[0] for row in marts] == [row[0] for row in predictions] == [30, 90, 365]
+    for (_, customers, clv, purchases, spend, groups), (_, n, clv_sum, purchases_sum, spend_sum) in zip(
+        marts, predictions, strict=True
+    ):
+        assert customers == n
+        assert float(clv) == pytest.approx(clv_sum, abs=0.005 * groups + 1e-6)
+        assert purchases == pytest.approx(purchases_sum, rel=1e-12)
+        assert spend == spend_sum
+    assert countries > 1
+
+
+def _flagged_reconciles(target) -> int:
+    with connect(target) as conn:
+        flagged = conn.execute(
+            "select transaction_id, user_id, total_cost_usd, z_score from marts.fct_flagged_transactions"
+        ).fetchall()
+        scored = conn.execute(
+            """
+            select transaction_id, user_id, total_cost_usd, z_score from marts.transaction_anomaly_scores
+            where is_anomaly
+            """
+        ).fetchall()
+    assert sorted(flagged) == sorted(scored)
+    return len(flagged)
+
+
+def test_flagged_transactions_are_the_flagged_scores(demo_env, clv_warehouse):
+    _flagged_reconciles(demo_env.target)
+    # four months of demo data: some users have enough history for a flag
+    assert _flagged_reconciles(clv_warehouse[0]) > 0
