@@ -112,7 +112,7 @@ def test_not_identified_fails_the_run_with_the_reason_when_asked(demo_env, repo_
 def test_clv_parameters_are_sane(clv_warehouse):
     target, _ = clv_warehouse
     with connect(target) as conn:
-        fits = _parameters(conn)
+        fits = [fit for fit in _parameters(conn) if fit[11] == "day"]
         arrays = _rfm(conn)
         customers, repeat, end = _counts(conn)
     assert len(fits) == 1
@@ -306,3 +306,35 @@ def test_flagged_transactions_are_the_flagged_scores(demo_env, clv_warehouse):
     _flagged_reconciles(demo_env.target)
     # four months of demo data: some users have enough history for a flag
     assert _flagged_reconciles(clv_warehouse[0]) > 0
+
+
+def _clv_by_customer(conn) -> dict:
+    rows = conn.execute(
+        "select user_id, horizon_days, expected_purchases, clv_usd, time_unit from marts.customer_lifetime_value"
+    ).fetchall()
+    return {(user_id, horizon): (purchases, clv, unit) for user_id, horizon, purchases, clv, unit in rows}
+
+
+def test_clv_in_weeks_equals_clv_in_days(clv_warehouse):
+    # the same data in another time unit: an equivalent fit (alpha in weeks), horizons converted from days
+    target, session = clv_warehouse
+    models = ("int_customers_rfm", "clv_model_parameters", "customer_lifetime_value")
+    with connect(target) as conn:
+        days = _clv_by_customer(conn)
+    try:
+        with exported({"WAREHOUSE_DB": target.dbname, "WAREHOUSE_URL": target.url()}):
+            session.invoke("run", "--select", *models, "--vars", "{clv_time_unit: week}")
+        with connect(target) as conn:
+            weeks = _clv_by_customer(conn)
+            alphas = dict(conn.execute("select time_unit, alpha from marts.clv_model_parameters").fetchall())
+    finally:
+        with exported({"WAREHOUSE_DB": target.dbname, "WAREHOUSE_URL": target.url()}):
+            session.invoke("run", "--select", *models)
+    assert weeks.keys() == days.keys()
+    assert {unit for *_, unit in weeks.values()} == {"week"}
+    assert alphas["week"] == pytest.approx(alphas["day"] / 7, rel=1e-3)
+    for key, (purchases, clv, _) in days.items():
+        assert weeks[key][0] == pytest.approx(purchases, rel=2e-3, abs=1e-9), key
+        assert weeks[key][1] == pytest.approx(clv, rel=2e-3, abs=1e-6), key
+    with connect(target) as conn:
+        assert _clv_by_customer(conn) == days
