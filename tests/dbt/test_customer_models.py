@@ -338,3 +338,24 @@ def test_clv_in_weeks_equals_clv_in_days(clv_warehouse):
         assert weeks[key][1] == pytest.approx(clv, rel=2e-3, abs=1e-6), key
     with connect(target) as conn:
         assert _clv_by_customer(conn) == days
+
+
+def test_no_customer_before_the_observation_end_fits_and_predicts_nothing(clv_warehouse):
+    target, session = clv_warehouse
+    models = ("int_customers_rfm", "clv_model_parameters", "customer_lifetime_value")
+    with connect(target) as conn:
+        before = _parameters(conn)
+        days = _clv_by_customer(conn)
+    try:
+        with exported({"WAREHOUSE_DB": target.dbname, "WAREHOUSE_URL": target.url()}):
+            session.invoke("run", "--select", *models, "--vars", "{clv_observation_end: '2000-01-01'}")
+        with connect(target) as conn:
+            fits = _parameters(conn)
+            predictions = conn.execute("select count(*) from marts.customer_lifetime_value").fetchone()[0]
+    finally:
+        with exported({"WAREHOUSE_DB": target.dbname, "WAREHOUSE_URL": target.url()}):
+            session.invoke("run", "--select", *models)
+    assert fits == before
+    assert predictions == 0
+    with connect(target) as conn:
+        assert _clv_by_customer(conn) == days

@@ -71,6 +71,8 @@ def model(dbt, session):
         on_schema_change="fail",
     )
     rfm = dbt.ref("int_customers_rfm")
+    if rfm.num_rows == 0:  # no customer up to the observation end: nothing to fit, nothing recorded
+        return SCHEMA.empty_table()
     time_unit = single_value(rfm, "time_unit", "day")
     observation_end = single_value(rfm, "observation_end_date", None)
     user_id, frequency, recency, t, monetary = rfm_arrays(rfm)
