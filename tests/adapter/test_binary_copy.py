@@ -295,3 +295,9 @@ def test_reads_leave_the_planner_settings_as_they_were(db: Any) -> None:
     assert rows(db, "select current_setting('parallel_tuple_cost'), current_setting('parallel_setup_cost')") == [
         ("0.25", "1000")
     ]
+
+
+def test_a_single_null_text_column_keeps_its_rows(db: Any) -> None:
+    """PostgreSQL's CSV writes a row of one NULL text value as an empty line; it is a row, not nothing."""
+    table = arrow_io.read_query(db, "select v from (values (null::text), ('x'), (null::text)) as t (v)")
+    assert table.column("v").to_pylist() == [None, "x", None]

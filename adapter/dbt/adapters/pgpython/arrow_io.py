@@ -129,7 +129,8 @@ def parse_csv(data: memoryview | bytes, columns: Sequence[ReadColumn]) -> pa.Tab
     table = pacsv.read_csv(
         pa.py_buffer(data),
         read_options=pacsv.ReadOptions(column_names=names, block_size=8 << 20),
-        parse_options=pacsv.ParseOptions(newlines_in_values=has_text),
+        # a row of one NULL text column is an empty line: it must not be skipped
+        parse_options=pacsv.ParseOptions(newlines_in_values=has_text, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
             column_types=dict(zip(names, (c.csv_type for c in columns), strict=True)),
             null_values=[""],
