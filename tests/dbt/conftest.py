@@ -67,7 +67,8 @@ def exported(environment: dict[str, str]) -> Iterator[None]:
         yield
 
 
-def _environment(target: WarehouseTarget, repo_paths: ProjectPaths, generator: DemoData, folder: Path) -> dict:
+def demo_environment(target: WarehouseTarget, repo_paths: ProjectPaths, generator: DemoData, folder: Path) -> dict:
+    """What the pipelines and dbt need to load ``generator``'s demo data into ``target`` (isolated dlt state)."""
     with exported({"WAREHOUSE_URL": target.url()}):
         derived = Warehouse.resolve(repo_paths).environment()
     return {
@@ -79,7 +80,8 @@ def _environment(target: WarehouseTarget, repo_paths: ProjectPaths, generator: D
     }
 
 
-def _run_pipelines(names: tuple[str, ...]) -> None:
+def run_pipelines(names: tuple[str, ...]) -> None:
+    """Run the named ``extract_load/<name>_pipeline.py`` pipelines in this process, in order."""
     for name in names:
         importlib.import_module(f"extract_load.{name}_pipeline").run()
 
@@ -121,15 +123,15 @@ def demo_warehouse(
         apply_bootstrap(target)
         folder = tmp_path_factory.mktemp("dbt-demo")
         generator = DemoData(f"sqlite:///{folder / 'app.sqlite'}", folder / "landing", folder / "state.json", DEMO)
-        environment = _environment(target, repo_paths, generator, folder)
+        environment = demo_environment(target, repo_paths, generator, folder)
         session = DbtSession(repo_paths)
         with exported(environment):
             base = generator.generate_base()
-            _run_pipelines(PIPELINES)
+            run_pipelines(PIPELINES)
             session.invoke("build")
             next_day = generator.next_day()
             corrected_id, late_id = _write_corrections(generator, target)
-            _run_pipelines(("transactions", "app_db"))
+            run_pipelines(("transactions", "app_db"))
             incremental = session.invoke("build", "--vars", INCREMENTAL_VARS)
         assert base is not None
         yield DemoWarehouse(

@@ -22,7 +22,7 @@ from numeric import bgnbd
 from numeric.clv import DAYS_PER_YEAR, customer_lifetime_value
 from numeric.fingerprint import array_fingerprint
 from tests.conftest import drop_warehouse_database
-from tests.dbt.conftest import _environment, _run_pipelines, exported
+from tests.dbt.conftest import demo_environment, exported, run_pipelines
 from tests.warehouse_checksums import table_checksums
 
 PARAMETERS = (
@@ -63,9 +63,9 @@ def clv_warehouse(server_admin, repo_paths, tmp_path_factory) -> Iterator[tuple]
             f"sqlite:///{folder / 'app.sqlite'}", folder / "landing", folder / "state.json", DemoConfig()
         )
         session = DbtSession(repo_paths)
-        with exported(_environment(target, repo_paths, generator, folder)):
+        with exported(demo_environment(target, repo_paths, generator, folder)):
             generator.generate_base()
-            _run_pipelines(("transactions", "app_db"))
+            run_pipelines(("transactions", "app_db"))
             session.invoke("run", "--select", "+fct_customer_value_by_country_cohort", "+fct_flagged_transactions")
             yield target, session
     finally:
