@@ -9,7 +9,9 @@ needed). Each benchmark gets a throwaway database on it, dropped afterwards, and
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import pkgutil
 import platform
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the checkout importable as the `benchmarks` package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import moid, python_model_io, raw_copy, transactions_load
+import benchmarks
 from benchmarks.harness import (
     Benchmark,
     BenchmarkContext,
@@ -37,10 +39,34 @@ from elt.project import ProjectPaths
 from elt.warehouse import Warehouse
 from elt.warehouse_target import WarehouseTarget
 
-# Every benchmark, in run order; a later one may reference metrics of an earlier one (declare it in `needs`).
-BENCHMARKS: dict[str, Benchmark] = {
-    b.name: b for b in (raw_copy.BENCHMARK, transactions_load.BENCHMARK, python_model_io.BENCHMARK, moid.BENCHMARK)
-}
+
+def discover() -> dict[str, Benchmark]:
+    """Every module of the ``benchmarks`` package that defines ``BENCHMARK``, in run order.
+
+    A benchmark runs after those it ``needs`` (their metrics are its references); otherwise in module-name
+    order, so that adding a benchmark is adding a module.
+    """
+    found: dict[str, Benchmark] = {}
+    for module in sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)):
+        benchmark = getattr(importlib.import_module(f"benchmarks.{module}"), "BENCHMARK", None)
+        if isinstance(benchmark, Benchmark):
+            found[benchmark.name] = benchmark
+    ordered: dict[str, Benchmark] = {}
+
+    def place(name: str, path: tuple[str, ...] = ()) -> None:
+        if name in path:
+            raise ValueError(f"benchmarks need each other in a cycle: {' -> '.join((*path, name))}")
+        if name not in ordered:
+            for needed in found[name].needs:
+                place(needed, (*path, name))
+            ordered[name] = found[name]
+
+    for name in found:
+        place(name)
+    return ordered
+
+
+BENCHMARKS: dict[str, Benchmark] = discover()
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SERVER_SETTINGS = (
     "server_version",
