@@ -14,7 +14,7 @@ from scipy.special import betaln, gammaln
 
 from numeric import fitting
 from numeric.fitting import ModelNotIdentifiedError, fit_bgnbd, fit_gamma_gamma
-from tests.numeric.simulate import simulate_bgnbd, simulate_gamma_gamma
+from numeric.simulate import simulate_bgnbd, simulate_gamma_gamma
 
 
 def check_recovery(fit_params, true, log_se, rel_tol):
