@@ -46,6 +46,7 @@ from extract_load.neows.helpers import (
     coverage_from_state,
     coverage_to_state,
     feed_rows,
+    has_orbital_elements,
     lookup_rows,
     merge_intervals,
     parse_day,
@@ -65,6 +66,7 @@ from extract_load.neows.settings import (
     DEMO_KEY,
     LOOKUP_CLOSE_APPROACHES,
     LOOKUP_COLUMNS,
+    LOOKUP_COVERED_BY_BROWSE,
     LOOKUP_FOUND,
     LOOKUP_NOT_FOUND,
     LOOKUP_STATUS,
@@ -145,9 +147,11 @@ def neows_source(
         api_key_transport: ``header`` (``X-Api-Key``) or ``query`` (``api_key=``).
         lookup_budget: at most this many ``/neo/{id}`` requests (retries included) per run (0 disables
             lookups); DEMO_KEY allows about 30 requests an hour, a personal key about 1,000.
-        lookup_max_age_days: a looked-up object is looked up again once its lookup is this old.
+        lookup_max_age_days: a looked-up object is looked up again once its lookup is this old; an object
+            whose browse object carried its orbital elements is not looked up until that is this old.
         lookup_not_found_retry_days: an id that answered 404 is asked again only after this many days.
-        lookup_ids: ids to look up besides those seen in the feed and browse (a watch list).
+        lookup_ids: ids to look up besides those seen in the feed and browse (a watch list; its new ids
+            are looked up before the others).
 
     Returns:
         The ``feed``, ``browse`` and ``lookups`` resources.
@@ -199,13 +203,16 @@ def utcnow() -> datetime:
 class _Siblings:
     """What the feed and browse resources of this run saw, and whether they are still extracting.
 
-    ``lookups`` depends on both: it yields nothing (``None``, which dlt skips) until every one of them that
-    started has finished. dlt's default round-robin extraction polls every resource once per cycle, so
-    each selected sibling has started by the lookups' second poll.
+    ``seen``: ids of every asteroid delivered; ``browsed``: those whose browse object carried its orbital
+    elements (a lookup would deliver nothing more). ``lookups`` depends on both resources: it yields
+    nothing (``None``, which dlt skips) until every one of them that started has finished. dlt's default
+    round-robin extraction polls every resource once per cycle, so each selected sibling has started by
+    the lookups' second poll.
     """
 
     running: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
+    browsed: set[str] = field(default_factory=set)
 
     @contextmanager
     def extracting(self, name: str) -> Iterator[None]:
@@ -326,6 +333,7 @@ def _browse_resource(
                 break
         if objects:
             siblings.seen.update(objects)
+            siblings.browsed.update(neo_id for neo_id, row in objects.items() if has_orbital_elements(row))
             yield dlt.mark.with_table_name(list(objects.values()), BROWSE_ASTEROIDS)
             yield dlt.mark.with_table_name(
                 [row for rows_of_object in approaches.values() for row in rows_of_object], BROWSE_CLOSE_APPROACHES
@@ -349,6 +357,9 @@ def _lookups_resource(
     def lookups() -> Iterator[Any]:
         """``/neo/{id}`` of asteroids seen in the feed and browse: new ones first, then stale ones, within budget.
 
+        An asteroid whose browse object of this run carried its orbital elements is not looked up (the
+        lookup has the same shape and would spend the rate limit for nothing): it is recorded as checked
+        by ``browse`` now, and looked up only if no browse page delivers it again within ``max_age_days``.
         Resource state: ``pending`` (ids seen and never looked up) and ``checked`` (``{id: [status,
         checked_at]}``). Both move only with a load, so a run stopped by its budget or the rate limit resumes
         with the ids it did not reach.
@@ -359,9 +370,10 @@ def _lookups_resource(
             yield None
         state = dlt.current.resource_state()
         checked: dict[str, list[str]] = state.setdefault("checked", {})
-        pending = (set(state.get("pending", [])) | siblings.seen | set(extra_ids)) - set(checked)
         now = utcnow()
-        plan = plan_lookups(pending, checked, now, max_age_days, not_found_retry_days)
+        checked.update((neo_id, [LOOKUP_COVERED_BY_BROWSE, now.isoformat()]) for neo_id in siblings.browsed)
+        pending = (set(state.get("pending", [])) | siblings.seen | set(extra_ids)) - set(checked)
+        plan = plan_lookups(pending, checked, now, max_age_days, not_found_retry_days, watch=extra_ids)
         objects: list[dict[str, Any]] = []
         approaches: list[dict[str, Any]] = []
         statuses: list[dict[str, Any]] = []

@@ -25,7 +25,9 @@ from extract_load.neows.settings import (
     ASTEROID_COLUMNS,
     BROWSE_ASTEROID_COLUMNS,
     CLOSE_APPROACH_COLUMNS,
+    LOOKUP_NOT_FOUND,
     MAX_WINDOW_DAYS,
+    ORBITAL_ELEMENTS,
 )
 
 Interval = tuple[date, date]
@@ -253,30 +255,43 @@ def _id_order(neo_id: str) -> tuple[int, str]:
     return (int(neo_id), neo_id) if neo_id.isdigit() else (1 << 62, neo_id)
 
 
+def has_orbital_elements(row: dict[str, Any]) -> bool:
+    """True when a flattened browse or lookup row holds every element of an osculating orbit (non-blank)."""
+    return all(str(row.get(name) or "").strip() for name in ORBITAL_ELEMENTS)
+
+
 def plan_lookups(
     pending: Iterable[str],
     checked: dict[str, list[str]],
     now: datetime,
     max_age_days: float,
     not_found_retry_days: float,
+    watch: Iterable[str] = (),
 ) -> list[str]:
-    """The ids to look up, in order: never looked up (by id), then due again (oldest check first).
+    """The ids to look up, in order: never looked up (watch list first, then by id), then due again (oldest first).
 
     Args:
-        pending: ids seen in the feed or browse and never looked up.
-        checked: ``{id: [status, checked_at ISO]}`` of earlier lookups (status ``found`` or ``not_found``).
+        pending: ids seen in the feed or browse (or on the watch list) and never looked up.
+        checked: ``{id: [status, checked_at ISO]}``: ``found`` or ``not_found`` by an earlier lookup, or
+            ``browse`` when a browse object delivered the orbital elements at ``checked_at``.
         now: the current time (UTC).
-        max_age_days: a found object is looked up again once its lookup is at least this old.
+        max_age_days: a found object, or one whose elements came from browse, is looked up once that is at
+            least this old.
         not_found_retry_days: an id that answered 404 is asked again once that answer is this old.
+        watch: the configured watch list; its new ids go before the other new ids.
 
     Returns:
         Every id due; the caller stops where its request budget ends, so the order is the priority.
     """
-    fresh = sorted({neo_id for neo_id in pending if neo_id not in checked}, key=_id_order)
+    watched = set(watch)
+    fresh = sorted(
+        {neo_id for neo_id in pending if neo_id not in checked},
+        key=lambda neo_id: (neo_id not in watched, _id_order(neo_id)),
+    )
     due: list[tuple[str, str]] = []
     for neo_id, (status, checked_at) in checked.items():
         age_days = (now - datetime.fromisoformat(checked_at)).total_seconds() / 86400
-        if age_days >= (max_age_days if status == "found" else not_found_retry_days):
+        if age_days >= (not_found_retry_days if status == LOOKUP_NOT_FOUND else max_age_days):
             due.append((checked_at, neo_id))
     return fresh + [neo_id for _, neo_id in sorted(due, key=lambda item: (item[0], _id_order(item[1])))]
 

@@ -38,6 +38,18 @@ LOOKUP_STATUS = "lookup_status"
 
 LOOKUP_FOUND = "found"
 LOOKUP_NOT_FOUND = "not_found"
+LOOKUP_COVERED_BY_BROWSE = "browse"
+"""Lookup-state status of an id whose browse object carried its orbital elements: no request was needed."""
+
+ORBITAL_ELEMENTS = (
+    "orbital_data__epoch_osculation",
+    "orbital_data__eccentricity",
+    "orbital_data__semi_major_axis",
+    "orbital_data__inclination",
+    "orbital_data__ascending_node_longitude",
+    "orbital_data__perihelion_argument",
+)
+"""The elements that define an osculating orbit (what the Earth MOID needs), as flattened row columns."""
 
 CLOSE_APPROACH_KEY = ("neo_reference_id", "close_approach_date", "orbiting_body")
 

@@ -1,7 +1,9 @@
 """asteroid_earth_moid (Python model, numeric.moid): agrees with JPL's published MOID; bad orbits get a reason.
 
 The session warehouse (tests/dbt/conftest.py) loads the demo's NeoWs feed, browse page and lookups through the
-replay server (the default lookup budget fetches the recorded Eros lookup in the first run) and builds dbt.
+replay server and builds dbt. The demo's watch list (``lookup_ids`` in .dlt/config.toml) names the recorded
+lookups outside its feed window and browse page, so the first run finds them; Eros, on the browse page with its
+orbital elements, is not looked up.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import importlib.util
 import json
 from datetime import date
 
+import dlt
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -29,7 +32,7 @@ def _rows(target, sql: str, params: tuple = ()) -> list[tuple]:
 
 def test_every_recorded_lookup_in_the_warehouse_agrees_with_jpl(demo_env):
     lookups = {row[0] for row in _rows(demo_env.target, "select neo_reference_id from raw_neows.lookups")}
-    assert "2000433" in lookups  # Eros: the recorded lookup of the demo's browse page
+    assert lookups == set(dlt.config["sources.neows.lookup_ids"])  # the watch list, all recorded
     results = {
         row[0]: row[1:]
         for row in _rows(
@@ -47,32 +50,35 @@ def test_every_recorded_lookup_in_the_warehouse_agrees_with_jpl(demo_env):
         assert moid_km == pytest.approx(moid_au * 149_597_870.7)
     # the browse objects carry JPL's MOID too: every orbit in the warehouse agrees
     differences = [abs(row[2]) for row in results.values() if row[2] is not None]
-    assert len(differences) == len(results) >= 20
+    assert len(differences) == len(results) == 20 + len(lookups)
     assert max(differences) < JPL_TOLERANCE_AU
     print(f"largest |MOID - JPL| over {len(differences)} orbits: {max(differences):.3g} au")
 
 
-def test_the_orbit_of_a_looked_up_asteroid_comes_from_the_newer_solution(demo_env):
+def test_browse_elements_reach_the_model_without_a_lookup(demo_env):
+    """Eros is on the demo's browse page with its elements: no lookup, its orbit is the browse solution."""
+    statuses = _rows(demo_env.target, "select status from raw_neows.lookup_status where neo_reference_id = '2000433'")
+    assert statuses == []  # never asked for
     rows = _rows(
         demo_env.target,
         "select orbits.orbit_source, orbits.epoch_osculation_jd, orbits.epoch_osculation_date, dim.orbit_source, "
-        "dim.eccentricity, dim.has_orbital_elements from staging.stg_neows__orbits as orbits "
+        "dim.eccentricity, dim.has_orbital_elements, moid.orbit_source, moid.jpl_moid_au "
+        "from staging.stg_neows__orbits as orbits "
         "inner join marts.dim_asteroids as dim on orbits.asteroid_id = dim.asteroid_id "
+        "inner join marts.asteroid_earth_moid as moid on orbits.asteroid_id = moid.asteroid_id "
         "where orbits.asteroid_id = '2000433'",
     )
-    lookup = json.loads((RECORDED_DIR / "neo_2000433.json").read_text())["orbital_data"]
     browse = next(
         neo["orbital_data"]
         for neo in json.loads((RECORDED_DIR / "browse_page_0_size_20.json").read_text())["near_earth_objects"]
         if neo["neo_reference_id"] == "2000433"
     )
-    newer = max((float(lookup["epoch_osculation"]), "lookup"), (float(browse["epoch_osculation"]), "browse"))
-    [(source, epoch_jd, epoch_date, dim_source, eccentricity, has_elements)] = rows
-    if lookup["epoch_osculation"] == browse["epoch_osculation"]:
-        newer = (newer[0], source)  # same epoch: decided by the orbit determination date, then the lookup
-    assert (epoch_jd, source, dim_source, has_elements) == (newer[0], newer[1], newer[1], True)
+    [(source, epoch_jd, epoch_date, dim_source, eccentricity, has_elements, moid_source, jpl_moid_au)] = rows
+    assert (source, dim_source, moid_source, has_elements) == ("browse", "browse", "browse", True)
+    assert epoch_jd == float(browse["epoch_osculation"])
     assert (epoch_date - date(2000, 1, 1)).days == int(np.floor(epoch_jd + 0.5)) - 2451545
-    assert eccentricity == pytest.approx(float((lookup if source == "lookup" else browse)["eccentricity"]))
+    assert eccentricity == pytest.approx(float(browse["eccentricity"]))
+    assert jpl_moid_au == pytest.approx(float(browse["minimum_orbit_intersection"]))
 
 
 def _model_module():

@@ -177,18 +177,52 @@ def test_the_lookup_without_magnitude_or_diameter_loads(load_neows, warehouse_en
     ) == [(None, None, "AMO")]
 
 
-def test_browse_objects_are_looked_up_too(load_neows, warehouse_env, replay, clock):
-    load_neows(
-        **FEED_2015,
-        resources=("browse", "lookups"),
-        browse_page_size=2,
-        browse_max_pages=1,
-        browse_end_page=1,
-        lookup_budget=100,
-    )
-    page = json.loads((RECORDED_DIR / "browse_page_0_size_2.json").read_text())
-    ids = {neo["neo_reference_id"] for neo in page["near_earth_objects"]}
-    assert _statuses(warehouse_env) == {i: "found" if i == "2000433" else "not_found" for i in ids}
+BROWSE_TWO = {"resources": ("browse", "lookups"), "browse_page_size": 2, "browse_max_pages": 1, "browse_end_page": 1}
+
+
+def test_browse_objects_with_orbital_elements_are_not_looked_up_while_fresh(
+    load_neows, warehouse_env, replay, recorded_copy, clock
+):
+    # page 0 of size 2: Eros with its orbital elements, Albert (2000719) edited to have none
+    page_file = recorded_copy("browse_page_0_size_2.json")
+    page = json.loads(page_file.read_text())
+    assert [neo["neo_reference_id"] for neo in page["near_earth_objects"]] == ["2000433", "2000719"]
+    del page["near_earth_objects"][1]["orbital_data"]
+    page_file.write_text(json.dumps(page))
+    replay.layer(page_file.parent)
+
+    load_neows(**FEED_2015, **BROWSE_TWO, lookup_budget=100)
+    assert _lookup_requests(replay) == [("2000719", 404)]  # Eros' elements came with the page
+    assert _statuses(warehouse_env) == {"2000719": "not_found"}
+    assert query(
+        warehouse_env,
+        f"select orbital_data__epoch_osculation from {RAW}.browse_asteroids where neo_reference_id = %s",
+        ("2000433",),
+    ) == [(page["near_earth_objects"][0]["orbital_data"]["epoch_osculation"],)]
+    state = dlt.pipeline(pipeline_name="neows").state["sources"]["neows"]["resources"]["lookups"]
+    assert state["checked"]["2000433"] == ["browse", T0.isoformat()]
+
+    clock.advance(days=20)  # the sweep delivers Eros again: its elements are 0 days old
+    load_neows(**FEED_2015, **BROWSE_TWO, lookup_budget=100)
+    clock.advance(days=15)  # 35 days after the first page, 15 after the second: still fresh
+    load_neows(**FEED_2015, resources=LOOKUPS, lookup_budget=100)
+    assert _lookup_requests(replay) == [("2000719", 404)]
+
+    clock.advance(days=15)  # 30 days after the last page that carried Eros: its elements are due
+    load_neows(**FEED_2015, resources=LOOKUPS, lookup_budget=100)
+    assert _lookup_requests(replay) == [("2000719", 404), ("2000433", 200)]
+    assert _statuses(warehouse_env) == {"2000719": "not_found", "2000433": "found"}
+    assert query(warehouse_env, f"select neo_reference_id, fetched_at from {RAW}.lookups") == [
+        ("2000433", T0 + timedelta(days=50))
+    ]
+
+
+def test_the_watch_list_is_looked_up_before_the_feed(load_neows, warehouse_env, replay, clock):
+    watch = ["54049909", "3542519"]
+    load_neows(**FEED_2015, lookup_ids=watch, lookup_budget=3)
+    first_feed_id = min(_feed_ids(), key=int)
+    assert first_feed_id == "2440012" and int(first_feed_id) < min(map(int, watch))  # first by id, not watched
+    assert _lookup_requests(replay) == [("3542519", 200), ("54049909", 200), ("2440012", 200)]
 
 
 def test_plan_lookups_orders_new_ids_first_then_the_oldest_due():
@@ -200,3 +234,12 @@ def test_plan_lookups_orders_new_ids_first_then_the_oldest_due():
         "1": ["not_found", (T0 - timedelta(days=100)).isoformat()],
     }
     assert plan_lookups({"20", "10", "3"}, checked, T0, 30, 90) == ["10", "20", "1", "4", "5"]
+
+
+def test_plan_lookups_puts_the_watch_list_first_and_ages_browse_elements_like_lookups():
+    checked = {
+        "7": ["browse", (T0 - timedelta(days=31)).isoformat()],
+        "8": ["browse", (T0 - timedelta(days=29)).isoformat()],
+        "9": ["found", (T0 - timedelta(days=30)).isoformat()],
+    }
+    assert plan_lookups({"1", "30", "20"}, checked, T0, 30, 90, watch=["30", "8"]) == ["30", "1", "20", "7", "9"]
