@@ -12,6 +12,9 @@ Log-likelihood of one customer (eq. 6 of the paper, written to be evaluated in l
 The gradient is analytic (digamma for the gamma-function terms). The optimiser works in log-parameters
 ``theta = ln(r, alpha, a, b)``; :func:`neg_log_likelihood_log_params` returns the negative total and its gradient
 w.r.t. ``theta`` (``d/dtheta = p * d/dp``), with optional per-row weights (counts of identical rows).
+:func:`neg_log_likelihood_hessian_log_params` adds the analytic Hessian (trigamma differences by recurrence; the
+log-sum-exp of the two terms contributes ``p1 H1 + p2 H2 + p1 p2 (g1 - g2)(g1 - g2)'``), for Newton steps and
+standard errors.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ def _x_tables(r: float, a: float, b: float, max_x: int) -> tuple[np.ndarray, np.
 
 
 # whole x up to this use the recurrence tables (exact to rounding); larger or fractional x the direct formula
-_TABLE_MAX_X = 100_000
+TABLE_MAX_X = 100_000
 
 
 @numba.njit(cache=True)
@@ -145,7 +148,7 @@ def log_likelihood_and_gradient(
     max_x = 0
     for i in range(n):
         xi = x[i]
-        if xi == math.floor(xi) and 0.0 <= xi <= _TABLE_MAX_X and xi > max_x:
+        if xi == math.floor(xi) and 0.0 <= xi <= TABLE_MAX_X and xi > max_x:
             max_x = int(xi)
     c_tab, dr_tab, da_tab, db_tab = _x_tables(r, a, b, max_x)
     log_alpha = math.log(alpha)
@@ -160,7 +163,7 @@ def log_likelihood_and_gradient(
     for i in range(n):
         w = weight[i]
         xi = x[i]
-        if not (xi == math.floor(xi) and 0.0 <= xi <= _TABLE_MAX_X):
+        if not (xi == math.floor(xi) and 0.0 <= xi <= TABLE_MAX_X):
             total += w * _ll_grad_one(r, alpha, a, b, xi, t_x[i], big_t[i], grad)
             g_r += w * grad[0]
             g_alpha += w * grad[1]
@@ -219,6 +222,179 @@ def neg_log_likelihood_log_params(
     p = np.exp(theta)
     total, grad = log_likelihood_and_gradient(p[0], p[1], p[2], p[3], x, t_x, big_t, weight)
     return -scale * total, -scale * grad * p
+
+
+@numba.njit(cache=True)
+def log_likelihood_gradient_hessian(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    big_t: np.ndarray,
+    weight: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weighted total log-likelihood, its gradient and its Hessian w.r.t. (r, alpha, a, b).
+
+    The terms that depend on the customer only through x (gamma functions, ``r ln(alpha)``) are summed per
+    distinct x from the total weight of each x; each row adds only its ``ln((alpha + T) ** -(r + x) + ...)`` term
+    (two logs, one exp, one log1p). Needs whole ``0 <= x <= TABLE_MAX_X`` (what
+    :func:`validate_summary` allows, up to the cap).
+
+    Args:
+        r: Gamma shape of the purchase-rate heterogeneity.
+        alpha: Gamma rate of the purchase-rate heterogeneity.
+        a: Beta parameter of the dropout probability.
+        b: Beta parameter of the dropout probability.
+        x: Repeat purchases per customer (whole numbers, at most ``TABLE_MAX_X``).
+        t_x: Time of the last purchase per customer.
+        big_t: Calibration-period length per customer.
+        weight: Weight per row.
+
+    Returns:
+        (sum of weight * ll, gradient (4,), Hessian (4, 4)).
+
+    Raises:
+        ValueError: An x is not a whole number in ``[0, TABLE_MAX_X]``.
+    """
+    n = x.shape[0]
+    max_x = 0
+    for i in range(n):
+        xi = x[i]
+        if not (xi == math.floor(xi) and 0.0 <= xi <= TABLE_MAX_X):
+            raise ValueError("x must be whole numbers in [0, TABLE_MAX_X]")
+        max_x = max(max_x, int(xi))
+    inv_b_x1 = np.empty(max_x + 1)  # 1 / (b + x - 1) and its log, per x >= 1
+    log_b_x1 = np.empty(max_x + 1)
+    inv_b_x1[0] = log_b_x1[0] = 0.0
+    for k in range(1, max_x + 1):
+        inv_b_x1[k] = 1.0 / (b + k - 1.0)
+        log_b_x1[k] = math.log(b + k - 1.0)
+    weight_of_x = np.zeros(max_x + 1)
+    log_a = math.log(a)
+    inv_a = 1.0 / a
+    total = 0.0
+    g = np.zeros(4)
+    h = np.zeros((4, 4))
+    for i in range(n):
+        w = weight[i]
+        k = int(x[i])
+        weight_of_x[k] += w
+        rx = r + x[i]
+        l_alpha_t = math.log(alpha + big_t[i])
+        inv_t = 1.0 / (alpha + big_t[i])
+        if k == 0:  # ll = ... - r ln(alpha + T)
+            total -= w * rx * l_alpha_t
+            g[0] -= w * l_alpha_t
+            g[1] -= w * rx * inv_t
+            h[0, 1] -= w * inv_t
+            h[1, 1] += w * rx * inv_t * inv_t
+            continue
+        l_alpha_tx = math.log(alpha + t_x[i])
+        inv_tx = 1.0 / (alpha + t_x[i])
+        l1 = -rx * l_alpha_t
+        l2 = log_a - log_b_x1[k] - rx * l_alpha_tx
+        if l2 > l1:
+            e = math.exp(l1 - l2)
+            total += w * (l2 + math.log1p(e))
+            p2 = 1.0 / (1.0 + e)
+            p1 = e * p2
+        else:
+            e = math.exp(l2 - l1)
+            total += w * (l1 + math.log1p(e))
+            p1 = 1.0 / (1.0 + e)
+            p2 = e * p1
+        inv_b = inv_b_x1[k]
+        # gradients of l1 = (-ln(alpha + T), -(r + x) / (alpha + T), 0, 0) and
+        # l2 = (-ln(alpha + t_x), -(r + x) / (alpha + t_x), 1 / a, -1 / (b + x - 1)), and their difference
+        g1_r = -l_alpha_t
+        g1_alpha = -rx * inv_t
+        g2_r = -l_alpha_tx
+        g2_alpha = -rx * inv_tx
+        g2_b = -inv_b
+        g[0] += w * (p1 * g1_r + p2 * g2_r)
+        g[1] += w * (p1 * g1_alpha + p2 * g2_alpha)
+        g[2] += w * p2 * inv_a
+        g[3] += w * p2 * g2_b
+        d0 = g1_r - g2_r
+        d1 = g1_alpha - g2_alpha
+        d2 = -inv_a
+        d3 = -g2_b
+        q = w * p1 * p2
+        h[0, 0] += q * d0 * d0
+        h[0, 1] += q * d0 * d1 - w * (p1 * inv_t + p2 * inv_tx)
+        h[0, 2] += q * d0 * d2
+        h[0, 3] += q * d0 * d3
+        h[1, 1] += q * d1 * d1 + w * rx * (p1 * inv_t * inv_t + p2 * inv_tx * inv_tx)
+        h[1, 2] += q * d1 * d2
+        h[1, 3] += q * d1 * d3
+        h[2, 2] += q * d2 * d2 - w * p2 * inv_a * inv_a
+        h[2, 3] += q * d2 * d3
+        h[3, 3] += q * d3 * d3 + w * p2 * inv_b * inv_b
+    # lnG(r + x) - lnG(r) + lnG(b + x) - lnG(b) + lnG(a + b) - lnG(a + b + x) and its derivatives, by recurrence in x
+    c = d_r = d_a = d_b = h_r = h_ab = h_b = 0.0
+    weight_sum = 0.0
+    for k in range(max_x + 1):
+        if k > 0:
+            j = k - 1.0
+            c += math.log(r + j) + math.log(b + j) - math.log(a + b + j)
+            d_r += 1.0 / (r + j)
+            d_a -= 1.0 / (a + b + j)
+            d_b += 1.0 / (b + j)
+            h_r -= 1.0 / ((r + j) * (r + j))
+            h_ab += 1.0 / ((a + b + j) * (a + b + j))
+            h_b -= 1.0 / ((b + j) * (b + j))
+        w = weight_of_x[k]
+        if w == 0.0:
+            continue
+        weight_sum += w
+        total += w * c
+        g[0] += w * d_r
+        g[2] += w * d_a
+        g[3] += w * (d_b + d_a)
+        h[0, 0] += w * h_r
+        h[2, 2] += w * h_ab
+        h[2, 3] += w * h_ab
+        h[3, 3] += w * (h_b + h_ab)
+    log_alpha = math.log(alpha)  # r ln(alpha), every row
+    total += weight_sum * r * log_alpha
+    g[0] += weight_sum * log_alpha
+    g[1] += weight_sum * r / alpha
+    h[0, 1] += weight_sum / alpha
+    h[1, 1] -= weight_sum * r / (alpha * alpha)
+    for j in range(4):
+        for m in range(j):
+            h[j, m] = h[m, j]
+    return total, g, h
+
+
+@numba.njit(cache=True)
+def neg_log_likelihood_hessian_log_params(
+    theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, weight: np.ndarray, scale: float
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """:func:`neg_log_likelihood_log_params` with the Hessian w.r.t. ``theta = ln(r, alpha, a, b)``.
+
+    ``d2/dtheta_j dtheta_m = p_j p_m d2/dp_j dp_m + [j == m] p_j d/dp_j``.
+
+    Args:
+        theta: Log-parameters (4,).
+        x: Repeat purchases per row (whole numbers, at most ``TABLE_MAX_X``).
+        t_x: Time of the last purchase per row.
+        big_t: Calibration-period length per row.
+        weight: Weight per row.
+        scale: Multiplier of the objective.
+
+    Returns:
+        (objective, gradient (4,), Hessian (4, 4)).
+    """
+    p = np.exp(theta)
+    total, grad, hess = log_likelihood_gradient_hessian(p[0], p[1], p[2], p[3], x, t_x, big_t, weight)
+    grad_theta = grad * p
+    hess_theta = hess * np.outer(p, p)
+    for j in range(4):
+        hess_theta[j, j] += grad_theta[j]
+    return -scale * total, -scale * grad_theta, -scale * hess_theta
 
 
 @numba.njit(cache=True)

@@ -91,6 +91,49 @@ def test_tabulated_total_equals_direct_per_customer_terms():
 
 
 @pytest.mark.parametrize("params", PARAMS)
+def test_hessian_by_finite_differences_of_the_gradient(params):
+    """The analytic Hessian equals central differences of the (finite-difference-checked) analytic gradient."""
+    x, t_x, big_t = summary(np.random.default_rng(7), n=300, max_x=400)
+    w = np.random.default_rng(8).integers(1, 5, x.shape[0]).astype(float)
+    total, grad, hess = bgnbd.log_likelihood_gradient_hessian(*params, x, t_x, big_t, w)
+    assert total == pytest.approx(reference_ll(*params, x, t_x, big_t) @ w, rel=1e-11)
+    np.testing.assert_allclose(grad, bgnbd.log_likelihood_and_gradient(*params, x, t_x, big_t, w)[1], rtol=1e-10)
+    np.testing.assert_array_equal(hess, hess.T)
+    for j in range(4):
+        h = 1e-6 * params[j]
+        up, down = list(params), list(params)
+        up[j] += h
+        down[j] -= h
+        fd = (
+            bgnbd.log_likelihood_and_gradient(*up, x, t_x, big_t, w)[1]
+            - bgnbd.log_likelihood_and_gradient(*down, x, t_x, big_t, w)[1]
+        ) / (2 * h)
+        np.testing.assert_allclose(hess[:, j], fd, rtol=1e-6, atol=1e-7 * np.abs(hess).max(), err_msg=str(j))
+    # log-parameters: d2/dtheta2 = p p' H + diag(p g), scaled and negated like the objective
+    theta = np.log(np.array(params))
+    obj, g_theta, h_theta = bgnbd.neg_log_likelihood_hessian_log_params(theta, x, t_x, big_t, w, 0.5)
+    assert obj == pytest.approx(-0.5 * total, rel=1e-14)
+    np.testing.assert_allclose(g_theta, -0.5 * grad * np.exp(theta), rtol=1e-14)
+    fd_theta = np.empty((4, 4))
+    for j in range(4):
+        step = np.zeros(4)
+        step[j] = 1e-6
+        fd_theta[:, j] = (
+            bgnbd.neg_log_likelihood_log_params(theta + step, x, t_x, big_t, w, 0.5)[1]
+            - bgnbd.neg_log_likelihood_log_params(theta - step, x, t_x, big_t, w, 0.5)[1]
+        ) / 2e-6
+    np.testing.assert_allclose(h_theta, fd_theta, rtol=1e-6, atol=1e-7 * np.abs(h_theta).max())
+
+
+def test_hessian_needs_whole_tabulated_x():
+    one = np.ones(1)
+    with pytest.raises(ValueError, match="whole"):
+        bgnbd.log_likelihood_gradient_hessian(*CDNOW, np.array([2.5]), one, 2 * one, one)
+    with pytest.raises(ValueError, match="whole"):
+        bgnbd.log_likelihood_gradient_hessian(*CDNOW, np.array([bgnbd.TABLE_MAX_X + 1.0]), one, 2 * one, one)
+
+
+@pytest.mark.parametrize("params", PARAMS)
 @pytest.mark.parametrize("t", [1.0, 30.0, 52.0, 365.0])
 def test_conditional_expected_purchases_matches_reference(params, t):
     x, t_x, big_t = summary(np.random.default_rng(4), n=300)
