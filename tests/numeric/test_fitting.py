@@ -12,7 +12,7 @@ import pytest
 from scipy import optimize
 from scipy.special import betaln, gammaln
 
-from numeric import fitting
+from numeric import bgnbd, fitting
 from numeric.fitting import ModelNotIdentifiedError, fit_bgnbd, fit_gamma_gamma
 from numeric.simulate import simulate_bgnbd, simulate_gamma_gamma
 
@@ -72,14 +72,82 @@ def test_bgnbd_collapsing_identical_rows_changes_nothing():
 
 
 def test_screening_starts_on_a_subsample_gives_the_same_fit(monkeypatch):
+    """Screened: L-BFGS-B on a subsample, then Newton (BG/NBD) or L-BFGS-B (Gamma-Gamma) on all rows."""
     x, t_x, big_t = simulate_bgnbd(np.random.default_rng(24), 5_000, 0.8, 6.0, 0.9, 3.0, 26, 78)
     xs, ms = simulate_gamma_gamma(np.random.default_rng(25), 5_000, 2.0, 5.0, 40.0, x_max=10)
     full, full_gg = fit_bgnbd(x, t_x, big_t), fit_gamma_gamma(xs, ms)
     monkeypatch.setattr(fitting, "SCREEN_ROWS", 500)
     screened, screened_gg = fit_bgnbd(x, t_x, big_t), fit_gamma_gamma(xs, ms)
-    np.testing.assert_allclose(screened.params, full.params, rtol=1e-5)
+    assert screened.message.startswith("trust-exact") and not full.message.startswith("trust-exact")
+    np.testing.assert_allclose(screened.params, full.params, rtol=1e-6)
+    np.testing.assert_allclose(screened.log_param_se, full.log_param_se, rtol=1e-4)
     np.testing.assert_allclose(screened_gg.params, full_gg.params, rtol=1e-5)
     assert screened.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-10)
+
+
+def test_analytic_and_finite_difference_standard_errors_agree():
+    x, t_x, big_t = simulate_bgnbd(np.random.default_rng(27), 5_000, 0.8, 6.0, 0.9, 3.0, 26, 78)
+    fit = fit_bgnbd(x, t_x, big_t)
+    theta, weight = np.log(fit.params), np.ones_like(x)
+
+    def objective(th):
+        return bgnbd.neg_log_likelihood_log_params(th, x, t_x, big_t, weight, 1 / x.shape[0])
+
+    hessian = fitting._finite_difference_hessian(objective, theta)
+    se = fitting._log_param_se(hessian, theta, x.shape[0], "BG/NBD", ("r", "alpha", "a", "b"))
+    np.testing.assert_allclose(fit.log_param_se, se, rtol=1e-5)
+
+
+def test_newton_refinement_falls_back_to_l_bfgs_b():
+    def objective(theta):  # a quadratic bowl with its minimum at (1, -2)
+        return float((theta[0] - 1) ** 2 + 3 * (theta[1] + 2) ** 2), np.array([2 * (theta[0] - 1), 6 * (theta[1] + 2)])
+
+    def with_hessian(theta):
+        return (*objective(theta), np.diag([2.0, 6.0]))
+
+    bounds = [(-5.0, 5.0)] * 2
+    found = fitting._minimise(objective, [np.zeros(2)], bounds, 10, "test", ("u", "w"), objective, with_hessian)
+    assert found.message.startswith("trust-exact") and found.converged
+    np.testing.assert_allclose(found.theta, [1.0, -2.0], atol=1e-10)
+    np.testing.assert_allclose(found.log_param_se, [np.sqrt(1 / 20), np.sqrt(1 / 60)], rtol=1e-12)
+
+    def unbounded_below(theta):  # Newton runs out of the box; L-BFGS-B then stops on the bound
+        return float(theta[0] + (theta[1] - 1) ** 2), np.array([1.0, 2 * (theta[1] - 1)])
+
+    def unbounded_with_hessian(theta):
+        return (*unbounded_below(theta), np.diag([0.0, 2.0]))
+
+    with pytest.raises(ModelNotIdentifiedError, match="boundary"):
+        fitting._minimise(
+            unbounded_below, [np.zeros(2)], bounds, 10, "test", ("u", "w"), unbounded_below, unbounded_with_hessian
+        )
+
+
+def test_collapse_groups_identical_rows_whatever_the_input_order():
+    rng = np.random.default_rng(26)
+    columns = [rng.integers(0, 4, 3000).astype(float), rng.integers(0, 5, 3000) / 2, rng.integers(5, 8, 3000) * 1.0]
+    columns[1][:7] = -0.0  # equals 0.0
+    unique, weight = fitting._collapse(*columns)
+    expected, counts = np.unique(np.stack(columns, axis=1) + 0.0, axis=0, return_counts=True)
+    order = np.lexsort(unique[::-1])
+    np.testing.assert_array_equal(np.stack(unique, axis=1)[order], expected)
+    np.testing.assert_array_equal(weight[order], counts)
+    permuted = rng.permutation(3000)
+    unique_p, weight_p = fitting._collapse(*(c[permuted] for c in columns))
+    for a, b in zip(unique_p, unique, strict=True):
+        np.testing.assert_array_equal(a, b)  # the same rows in the same order
+    np.testing.assert_array_equal(weight_p, weight)
+
+
+def test_colliding_hashes_are_grouped_by_value():
+    """Distinct rows sharing a hash (forced here: all hashes 0) still form one group per distinct row, in order."""
+    rng = np.random.default_rng(28)
+    values = np.stack([rng.integers(0, 3, 200) * 1.0, rng.integers(0, 3, 200) * 1.0])
+    bits = values.view(np.uint64)
+    first, count = fitting._group_rows(bits, np.zeros(200, dtype=np.uint64), rng.permutation(200))
+    expected, counts = np.unique(values.T, axis=0, return_counts=True)
+    np.testing.assert_array_equal(values[:, first].T, expected)  # non-negative floats: bit order is value order
+    np.testing.assert_array_equal(count, counts)
 
 
 def test_gamma_gamma_recovers_simulated_parameters():
