@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 from elt.connection import server_version
 from elt.dbt_invocation import DbtSession
@@ -206,11 +207,26 @@ def _cmd_reset(args: argparse.Namespace) -> int:
             run.succeeded(RunCounts(0, 0, 0))
             return 0
         drop = pipeline_drop(pipeline, drop_all=True)
-        tables = sorted(drop.info["tables"])
+        tables = set(drop.info["tables"])
         drop()
+        tables |= _drop_tables_outside_dlt_schema(pipeline)
         run.succeeded(RunCounts(0, 0, 0))
-    print(f"dropped {len(tables)} table(s) of {pipeline.dataset_name} and the {args.source} state: {', '.join(tables)}")
+    listed = ", ".join(sorted(tables))
+    print(f"dropped {len(tables)} table(s) of {pipeline.dataset_name} and the {args.source} state: {listed}")
     return 0
+
+
+def _drop_tables_outside_dlt_schema(pipeline: Any) -> set[str]:
+    """Drop the dataset's tables a pipeline writes itself (not through dlt, e.g. raw_transactions.transactions)."""
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql(
+            "select table_name from information_schema.tables where table_schema = %s "
+            "and table_type = 'BASE TABLE' and table_name not like '\\_dlt\\_%%'",
+            client.dataset_name,
+        )
+        tables = {name for (name,) in rows or []}
+        client.drop_tables(*tables)
+    return tables
 
 
 def _cmd_transform(_: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 from elt.errors import EltError
+from extract_load.common.metrics import DIRECT_ROWS_METRIC
 
 PIPELINE_SUFFIX = "_pipeline.py"
 
@@ -46,7 +47,7 @@ def load_entry_point(script: Path, name: str = "run") -> Callable[..., object]:
 
 
 def extracted_rows(result: object) -> dict[str, int]:
-    """Rows per table (dlt's own tables excluded) that a dlt run extracted, from its trace."""
+    """Rows per table (dlt's own tables excluded) that a dlt run extracted or its resources wrote directly."""
     trace = getattr(getattr(result, "pipeline", None), "last_trace", None)
     extract = getattr(trace, "last_extract_info", None) if trace else None
     counts: dict[str, int] = {}
@@ -55,6 +56,9 @@ def extracted_rows(result: object) -> dict[str, int]:
             for table, metrics in step["table_metrics"].items():
                 if not table.startswith("_dlt"):
                     counts[table] = counts.get(table, 0) + metrics.items_count
+            for metrics in step.get("resource_metrics", {}).values():
+                for table, rows in metrics.custom_metrics.get(DIRECT_ROWS_METRIC, {}).items():
+                    counts[table] = counts.get(table, 0) + rows
     return counts
 
 

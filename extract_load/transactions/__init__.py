@@ -2,56 +2,43 @@
 
 Tables:
 
-- ``transactions``: valid records, merged on ``transaction_id``. Of several copies of an id, the one
-  from the file with the latest modification time wins, ties broken by path, then by record number (the
+- ``transactions``: valid records, one per ``transaction_id`` (primary key). Of several copies of an id, the
+  one from the file with the latest modification time wins, ties broken by path, then by record number (the
   later wins), whichever order files arrive or are reloaded in: rows are ranked by ``_source_rank`` within
-  a load (dlt's ``dedup_sort``) and against rows already loaded (a loaded row with a higher rank is kept).
+  a file and against rows already loaded (a loaded row with a higher rank is kept).
 - ``rejected_rows``: quarantined records, one per (file, file version, record, field), with the reason and
   the raw record; a whole-file problem is one row with ``row_number`` 0.
 - ``loaded_files``: one row per file: version (modification time, size), format, outcome, and the counts of
   valid and rejected records in it (a valid record may still lose to a later copy of its id).
 
 Incremental by file: a file whose (modification time, size) is in the resource state is skipped; a new or
-changed file is read in full and validated before any of its rows are handed to dlt (valid batches are
-spooled to a local Arrow file), so a file that fails halfway contributes nothing but its rejection.
+changed file is read, validated and merged into ``transactions`` in one PostgreSQL transaction of its own
+(``raw_table``: COPY into a temporary table, then a keyed merge), so a file that fails halfway contributes
+nothing but its rejection. Rejects and the manifest go through dlt's load package as usual.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fnmatch import fnmatch
-from pathlib import Path
 from typing import Any
 
 import dlt
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.ipc as ipc
+from psycopg.conninfo import make_conninfo
 
-from extract_load.transactions.contract import (
-    SOURCE_RANK,
-    TRANSACTION_COLUMN_HINTS,
-    TRANSACTION_ID,
-)
+from extract_load.common.metrics import DIRECT_ROWS_METRIC
+from extract_load.transactions.contract import SourceFile
 from extract_load.transactions.errors import FileRejectedError
 from extract_load.transactions.listing import DropFile, Landing
+from extract_load.transactions.raw_table import TRANSACTIONS_TABLE, RawTransactionsTable
 from extract_load.transactions.readers import Reject, read_raw_batches
-from extract_load.transactions.validation import SourceFile, validate
+from extract_load.transactions.validation import validate
 
-TRANSACTIONS_TABLE = "transactions"
 REJECTED_TABLE = "rejected_rows"
 FILES_TABLE = "loaded_files"
 
-_TRANSACTIONS_HINTS = dlt.mark.make_hints(
-    table_name=TRANSACTIONS_TABLE,
-    write_disposition="merge",
-    primary_key=TRANSACTION_ID,
-    columns=TRANSACTION_COLUMN_HINTS,
-    schema_contract={"tables": "evolve", "columns": "evolve", "data_type": "freeze"},
-)
 _REJECTED_HINTS = dlt.mark.make_hints(
     table_name=REJECTED_TABLE,
     write_disposition="merge",
@@ -126,32 +113,47 @@ def transaction_drops(landing: Landing, reload: ReloadSelection) -> Iterator[Any
     seen: dict[str, list[int]] = dlt.current.resource_state().setdefault("files", {})
     pending = [drop for drop in landing.files() if seen.get(drop.relative_path) != drop.version or reload.selects(drop)]
     pending.sort(key=lambda drop: (drop.modified_at_us, drop.relative_path))
-    # the quarantine and the manifest exist from the first run on, even before any record is rejected
-    for hints in (_REJECTED_HINTS, _FILES_HINTS):
-        yield dlt.mark.with_hints(dlt.mark.materialize_table_schema(), hints, create_table_variant=True)
-    if pending:
-        _index_loaded_ranks()
-    with tempfile.TemporaryDirectory(prefix="elt-transactions-") as spool_dir:
+    with _open_raw_table() as raw_table:
+        # every table exists from the first run on, even before any record is loaded or rejected
+        for hints in (_REJECTED_HINTS, _FILES_HINTS):
+            yield dlt.mark.with_hints(dlt.mark.materialize_table_schema(), hints, create_table_variant=True)
         for drop in pending:
-            yield from _load_file(landing, drop, Path(spool_dir))
+            yield from _load_file(landing, drop, raw_table)
             seen[drop.relative_path] = drop.version
 
 
-def _load_file(landing: Landing, drop: DropFile, spool: Path) -> Iterator[Any]:
+def _open_raw_table() -> RawTransactionsTable:
+    """The transactions table of the running pipeline's dataset, on the destination's credentials."""
+    pipeline = dlt.current.pipeline()
+    credentials = pipeline.destination_client().config.credentials
+    parameters = {
+        "host": credentials.host,
+        "port": credentials.port,
+        "user": credentials.username,
+        "password": credentials.password,
+        "dbname": credentials.database,
+    }
+    # the query (socket host, role option, timeouts) overrides the URL's parts, as in dlt's own client
+    conninfo = make_conninfo(**parameters | {name: str(value) for name, value in credentials.get_query().items()})
+    load_id = dlt.current.load_package_state()["load_id"]
+    return RawTransactionsTable(conninfo, pipeline.dataset_name, load_id)
+
+
+def _load_file(landing: Landing, drop: DropFile, raw_table: RawTransactionsTable) -> Iterator[Any]:
     source = SourceFile(drop.relative_path, drop.modified_at_us)
     rejects: list[Reject] = []
     valid_rows = 0
+    collector = dlt.current.pipeline().collector
     try:
-        with landing.open(drop) as stream, _Spool(spool) as writer:
+        with landing.open(drop) as stream, raw_table.file(source) as merge:
             for raw in read_raw_batches(stream, drop.file_format, drop.gzipped):
-                valid, batch_rejects = validate(raw, source)
+                valid, batch_rejects = validate(raw)
                 rejects += batch_rejects
                 valid_rows += valid.num_rows
-                writer.write(valid)
-        for table in _read_spool(writer.segments):
-            newest = _drop_superseded(table)
-            if newest.num_rows:
-                yield dlt.mark.with_hints(newest, _TRANSACTIONS_HINTS, create_table_variant=True)
+                merge.write(valid)
+                collector.update(TRANSACTIONS_TABLE, inc=valid.num_rows)
+        written = dlt.current.resource_metrics().setdefault(DIRECT_ROWS_METRIC, {})
+        written[TRANSACTIONS_TABLE] = written.get(TRANSACTIONS_TABLE, 0) + valid_rows
         status, error = "loaded", None
     except FileRejectedError as exc:
         rejects = [Reject(0, exc.field, exc.reason, "")]
@@ -187,88 +189,3 @@ def _load_file(landing: Landing, drop: DropFile, spool: Path) -> Iterator[Any]:
         _FILES_HINTS,
         create_table_variant=True,
     )
-
-
-class _Spool:
-    """Arrow IPC files of a file's valid rows, so nothing is handed to dlt before the whole file validated.
-
-    A batch whose columns differ from the current segment's (a JSONL key that first appears late in the
-    file) starts a new segment; earlier rows simply lack that column.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self.segments: list[Path] = []
-        self._writer: ipc.RecordBatchFileWriter | None = None
-        self._schema: pa.Schema | None = None
-
-    def __enter__(self) -> _Spool:
-        for old in self._folder.glob("segment-*.arrow"):
-            old.unlink()
-        return self
-
-    def write(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        if self._writer is None or table.schema != self._schema:
-            self._close()
-            self.segments.append(self._folder / f"segment-{len(self.segments)}.arrow")
-            self._writer = ipc.new_file(self.segments[-1], table.schema)
-            self._schema = table.schema
-        self._writer.write_table(table)
-
-    def __exit__(self, *exc: object) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-
-def _read_spool(segments: list[Path]) -> Iterator[pa.Table]:
-    for segment in segments:
-        with pa.memory_map(str(segment)) as source:
-            reader = ipc.open_file(source)
-            for index in range(reader.num_record_batches):
-                yield pa.Table.from_batches([reader.get_batch(index)])
-
-
-def _drop_superseded(table: pa.Table) -> pa.Table:
-    """Remove rows whose transaction_id is already loaded from a later copy (higher ``_source_rank``)."""
-    existing = _loaded_ranks(table.column(TRANSACTION_ID).to_pylist())
-    if not existing:
-        return table
-    loaded_rank = pa.array([existing.get(key) for key in table.column(TRANSACTION_ID).to_pylist()], pa.string())
-    superseded = pc.fill_null(pc.greater(loaded_rank, table.column(SOURCE_RANK)), False)
-    return table.filter(pc.invert(superseded))
-
-
-def _index_loaded_ranks() -> None:
-    """Index the loaded ids with their rank, so checking a batch against them is a lookup, not a scan."""
-    pipeline = dlt.current.pipeline()
-    try:
-        with pipeline.sql_client() as client:
-            if client.has_dataset():
-                table = client.make_qualified_table_name(TRANSACTIONS_TABLE)
-                client.execute_sql(
-                    f"create index if not exists transactions_id_rank on {table} "
-                    f"(transaction_id) include ({SOURCE_RANK})"
-                )
-    except dlt.destinations.exceptions.DatabaseUndefinedRelation:
-        return
-
-
-def _loaded_ranks(transaction_ids: list[str]) -> dict[str, str]:
-    pipeline = dlt.current.pipeline()
-    try:
-        with pipeline.sql_client() as client:
-            if not client.has_dataset():
-                return {}
-            table = client.make_qualified_table_name(TRANSACTIONS_TABLE)
-            rows = client.execute_sql(
-                f"select transaction_id, {SOURCE_RANK} from {table} where transaction_id = any(%s)", transaction_ids
-            )
-    except dlt.destinations.exceptions.DatabaseUndefinedRelation:
-        return {}
-    return dict(rows or [])

@@ -15,6 +15,8 @@ record number) and decides which copy of a duplicated ``transaction_id`` wins: t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
 TRANSACTION_ID = "transaction_id"
@@ -35,14 +37,9 @@ CONTRACT_FIELDS = (
     pa.field(TOTAL_COST, COST_TYPE, nullable=False),
     pa.field(DT, pa.date32(), nullable=False),
 )
-LINEAGE_FIELDS = (
-    pa.field(SOURCE_FILE, pa.string(), nullable=False),
-    pa.field(SOURCE_MODIFIED_AT, pa.timestamp("us", tz="UTC"), nullable=False),
-    pa.field(SOURCE_ROW_NUMBER, pa.int64(), nullable=False),
-    pa.field(SOURCE_RANK, pa.string(), nullable=False),
-)
+ROW_NUMBER_FIELD = pa.field(SOURCE_ROW_NUMBER, pa.int64(), nullable=False)
 
-# column hints for dlt, so an all-rejected first file still creates the right types
+# the warehouse columns in dlt's column-hint form (``raw_table`` creates the table from them)
 TRANSACTION_COLUMN_HINTS = {
     TRANSACTION_ID: {"data_type": "text", "nullable": False},
     USER_ID: {"data_type": "bigint", "nullable": False},
@@ -51,10 +48,25 @@ TRANSACTION_COLUMN_HINTS = {
     SOURCE_FILE: {"data_type": "text", "nullable": False},
     SOURCE_MODIFIED_AT: {"data_type": "timestamp", "nullable": False},
     SOURCE_ROW_NUMBER: {"data_type": "bigint", "nullable": False},
-    SOURCE_RANK: {"data_type": "text", "nullable": False, "dedup_sort": "desc"},
+    SOURCE_RANK: {"data_type": "text", "nullable": False},
 }
+
+
+RANK_ROW_DIGITS = 12
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """Identity of the file records came from: its path (relative to the landing root) and modification time."""
+
+    path: str
+    modified_at_us: int
+
+    def rank_prefix(self) -> str:
+        """``_source_rank`` of the file's records without the row number (see :func:`source_rank`)."""
+        return source_rank(self.modified_at_us, self.path, 0)[:-RANK_ROW_DIGITS]
 
 
 def source_rank(modified_at_us: int, path: str, row_number: int) -> str:
     """Sortable text for (modification time, path, row number): a larger rank is a later copy."""
-    return f"{modified_at_us:020d}|{path}|{row_number:012d}"
+    return f"{modified_at_us:020d}|{path}|{row_number:0{RANK_ROW_DIGITS}d}"

@@ -5,8 +5,6 @@ Vectorised with Arrow compute; only rejected records are looked at one by one (t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -16,35 +14,26 @@ from extract_load.transactions.contract import (
     CONTRACT_FIELDS,
     COST_TYPE,
     DT,
-    LINEAGE_FIELDS,
     REQUIRED_COLUMNS,
-    SOURCE_FILE,
-    SOURCE_MODIFIED_AT,
-    SOURCE_RANK,
+    ROW_NUMBER_FIELD,
     SOURCE_ROW_NUMBER,
     TOTAL_COST,
     TRANSACTION_ID,
     USER_ID,
-    source_rank,
 )
 from extract_load.transactions.readers import RawBatch, Reject
 
 _INTEGER = r"^[+-]?[0-9]{1,18}$"
 _DECIMAL = r"^[+-]?[0-9]{1,10}(\.[0-9]{1,2})?$"
-_NEGATIVE = r"^-"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """Identity of the file a batch came from (lineage columns and rank)."""
+def validate(batch: RawBatch) -> tuple[pa.Table, list[Reject]]:
+    """Split a raw batch into a typed table of valid records and the rejects (one per broken field).
 
-    path: str
-    modified_at_us: int
-
-
-def validate(batch: RawBatch, source: SourceFile) -> tuple[pa.Table, list[Reject]]:
-    """Split a raw batch into a typed table of valid records and the rejects (one per broken field)."""
+    The table has the contract's columns, any further columns as text, and each record's number in its file
+    (``_source_row_number``); the lineage that is the same for the whole file is added where it is loaded.
+    """
     texts: dict[str, pa.Array] = {}
     problems: dict[str, tuple[np.ndarray, str]] = {}
     for name, column in batch.columns.items():
@@ -55,19 +44,21 @@ def validate(batch: RawBatch, source: SourceFile) -> tuple[pa.Table, list[Reject
 
     trimmed = {name: pc.utf8_trim_whitespace(texts[name]) for name in REQUIRED_COLUMNS}
     for name in REQUIRED_COLUMNS:
-        missing = _mask(pc.or_kleene(pc.is_null(trimmed[name]), pc.equal(trimmed[name], "")))
+        missing = ~_present(trimmed[name])
         problems.setdefault(f"{name}\0required", (missing, "required value is missing"))
 
     user_ok = _mask(pc.match_substring_regex(trimmed[USER_ID], _INTEGER))
     _flag(problems, USER_ID, ~user_ok, "not an integer", trimmed)
     cost_ok = _mask(pc.match_substring_regex(trimmed[TOTAL_COST], _DECIMAL))
-    negative = _mask(pc.match_substring_regex(trimmed[TOTAL_COST], _NEGATIVE))
+    negative = _mask(pc.starts_with(trimmed[TOTAL_COST], "-"))
     _flag(problems, TOTAL_COST, cost_ok & negative, "negative cost", trimmed)
     _flag(problems, TOTAL_COST, ~cost_ok, "not a decimal number with at most 2 decimal places", trimmed)
     dates = pc.strptime(trimmed[DT], format="%Y-%m-%d", unit="s", error_is_null=True)
     date_text_ok = _mask(pc.match_substring_regex(trimmed[DT], _DATE))
-    round_trip = _mask(pc.equal(pc.strftime(dates, format="%Y-%m-%d"), trimmed[DT]))
-    _flag(problems, DT, ~(date_text_ok & round_trip), "not a calendar date in YYYY-MM-DD form", trimmed)
+    # strptime rolls an impossible day over into the next month (2023-02-29 -> 03-01): the day then differs
+    written_day = pc.utf8_slice_codeunits(trimmed[DT], 8, 10)
+    same_day = _mask(pc.equal(pc.day(dates), pc.cast(pc.if_else(date_text_ok, written_day, None), pa.int64())))
+    _flag(problems, DT, ~(date_text_ok & same_day), "not a calendar date in YYYY-MM-DD form", trimmed)
 
     rejected = np.zeros(batch.num_rows, dtype=bool)
     rejects = list(batch.rejects)
@@ -88,9 +79,9 @@ def validate(batch: RawBatch, source: SourceFile) -> tuple[pa.Table, list[Reject
     for name, text in texts.items():
         if name not in REQUIRED_COLUMNS:
             columns[name] = pc.filter(text, keep)
-    columns |= _lineage(source, valid_rows)
+    columns[SOURCE_ROW_NUMBER] = pa.array(valid_rows, pa.int64())
     extras = [pa.field(name, pa.string()) for name in texts if name not in REQUIRED_COLUMNS]
-    schema = pa.schema([*CONTRACT_FIELDS, *extras, *LINEAGE_FIELDS])
+    schema = pa.schema([*CONTRACT_FIELDS, *extras, ROW_NUMBER_FIELD])
     return pa.table(columns, schema=schema), _deduplicate(rejects)
 
 
@@ -117,10 +108,14 @@ def _mask(values: pa.Array) -> np.ndarray:
     return pc.fill_null(values, False).to_numpy(zero_copy_only=False)
 
 
+def _present(values: pa.Array) -> np.ndarray:
+    """Mask of the values that are neither null nor empty."""
+    return _mask(pc.greater(pc.binary_length(values), 0))
+
+
 def _flag(problems: dict[str, tuple[np.ndarray, str]], name: str, mask: np.ndarray, reason: str, trimmed: dict) -> None:
     """Record ``reason`` for rows of ``mask`` that are present (missing values are reported once as missing)."""
-    present = _mask(pc.and_kleene(pc.is_valid(trimmed[name]), pc.not_equal(trimmed[name], "")))
-    mask = mask & present
+    mask = mask & _present(trimmed[name])
     if mask.any():
         problems[f"{name}\0{reason}"] = (mask, reason)
 
@@ -131,18 +126,6 @@ def _raw_record(batch: RawBatch, index: int) -> str:
         value = column[index].as_py()
         record[name] = value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
     return orjson.dumps(record).decode()
-
-
-def _lineage(source: SourceFile, rows: np.ndarray) -> dict[str, pa.Array]:
-    count = len(rows)
-    return {
-        SOURCE_FILE: pa.array([source.path] * count, pa.string()),
-        SOURCE_MODIFIED_AT: pa.array(np.full(count, source.modified_at_us, dtype=np.int64)).cast(
-            pa.timestamp("us", tz="UTC")
-        ),
-        SOURCE_ROW_NUMBER: pa.array(rows, pa.int64()),
-        SOURCE_RANK: pa.array([source_rank(source.modified_at_us, source.path, int(r)) for r in rows], pa.string()),
-    }
 
 
 def _deduplicate(rejects: list[Reject]) -> list[Reject]:
