@@ -1,7 +1,8 @@
 {#
-    Staging of a NeoWs close-approach table (the feed's or the browse catalogue's: same shape): one row per
-    (asteroid, date, body), the latest load wins; distances and velocities cast from the API's decimal
-    strings (mile, mile-per-hour and km/h variants are the same values in other units and are left out).
+    Staging of a NeoWs close-approach table (the feed's, the browse catalogue's or the lookups': same
+    shape): one row per (asteroid, date, body), the latest load wins; distances and velocities cast from
+    the API's decimal strings (mile, mile-per-hour and km/h variants are the same values in other units
+    and are left out).
 #}
 {% macro stg_neows_close_approaches(raw_relation) -%}
 with

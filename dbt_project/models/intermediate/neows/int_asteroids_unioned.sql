@@ -1,5 +1,6 @@
--- One row per asteroid known from the feed or the browse catalogue: the latest load wins (the feed on a
--- tie); orbital elements come from stg_neows__orbits (a lookup or the browse catalogue, newer epoch first).
+-- One row per asteroid known from the feed, the browse catalogue or a `/neo/{id}` lookup: the latest load
+-- wins (the feed, then the browse catalogue on a tie); orbital elements come from stg_neows__orbits (a
+-- lookup or the browse catalogue, newer epoch first).
 with
 
 feed_asteroids as (
@@ -8,6 +9,10 @@ feed_asteroids as (
 
 browse_asteroids as (
     select * from {{ ref('stg_neows__browse_asteroids') }}
+),
+
+looked_up_asteroids as (
+    select * from {{ ref('stg_neows__lookups') }}
 ),
 
 orbits as (
@@ -40,6 +45,19 @@ unioned as (
         loaded_at,
         2 as source_priority
     from browse_asteroids
+    union all
+    select
+        asteroid_id,
+        asteroid_name,
+        nasa_jpl_url,
+        absolute_magnitude_h,
+        estimated_diameter_min_m,
+        estimated_diameter_max_m,
+        is_potentially_hazardous,
+        is_sentry_object,
+        loaded_at,
+        3 as source_priority
+    from looked_up_asteroids
 ),
 
 ranked as (

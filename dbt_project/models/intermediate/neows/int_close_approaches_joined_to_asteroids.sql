@@ -1,6 +1,6 @@
--- Every known close approach (feed and browse, one row per asteroid, date and body) with the size and
--- hazard of the asteroid (int_asteroids_unioned). Where both endpoints hold the same approach, the latest
--- load wins (the feed on a tie).
+-- Every known close approach (feed, browse and lookups, one row per asteroid, date and body) with the size
+-- and hazard of the asteroid (int_asteroids_unioned). Where several endpoints hold the same approach, the
+-- latest load wins (the feed, then the browse catalogue on a tie).
 with
 
 feed_approaches as (
@@ -9,6 +9,10 @@ feed_approaches as (
 
 browse_approaches as (
     select * from {{ ref('stg_neows__browse_close_approaches') }}
+),
+
+lookup_approaches as (
+    select * from {{ ref('stg_neows__lookup_close_approaches') }}
 ),
 
 asteroids as (
@@ -41,6 +45,19 @@ approaches_unioned as (
         close_approach_at,
         loaded_at
     from browse_approaches
+    union all
+    select
+        asteroid_id,
+        orbiting_body,
+        'lookup' as approach_source,
+        relative_velocity_km_per_s,
+        miss_distance_au,
+        miss_distance_lunar,
+        miss_distance_km,
+        close_approach_date,
+        close_approach_at,
+        loaded_at
+    from lookup_approaches
 ),
 
 approaches as (
@@ -48,7 +65,9 @@ approaches as (
         *,
         row_number() over (
             partition by asteroid_id, close_approach_date, orbiting_body
-            order by loaded_at desc, approach_source = 'feed' desc
+            order by
+                loaded_at desc,
+                case approach_source when 'feed' then 1 when 'browse' then 2 else 3 end asc
         ) as source_rank
     from approaches_unioned
 ),
