@@ -28,6 +28,26 @@ _DECIMAL = r"^[+-]?[0-9]{1,10}(\.[0-9]{1,2})?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
+def _bool_array(mask: np.ndarray) -> pa.Array:
+    """An Arrow boolean array of a numpy mask, built from buffers.
+
+    ``pa.array`` and ``pa.scalar`` check for pandas objects and import pandas (about 1 s) on first use;
+    the load path otherwise never needs it.
+    """
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))])
+
+
+def _int64_array(values: np.ndarray) -> pa.Array:
+    """An Arrow int64 array of a numpy array, built from buffers (see :func:`_bool_array`)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+_FALSE = _bool_array(np.zeros(1, dtype=bool))[0]
+_ZERO = pc.cast(_int64_array(np.zeros(1)), pa.int32())[0]
+_NO_TEXT = pa.nulls(1, pa.string())[0]
+
+
 def validate(batch: RawBatch) -> tuple[pa.Table, list[Reject]]:
     """Split a raw batch into a typed table of valid records and the rejects (one per broken field).
 
@@ -57,7 +77,9 @@ def validate(batch: RawBatch) -> tuple[pa.Table, list[Reject]]:
     date_text_ok = _mask(pc.match_substring_regex(trimmed[DT], _DATE))
     # strptime rolls an impossible day over into the next month (2023-02-29 -> 03-01): the day then differs
     written_day = pc.utf8_slice_codeunits(trimmed[DT], 8, 10)
-    same_day = _mask(pc.equal(pc.day(dates), pc.cast(pc.if_else(date_text_ok, written_day, None), pa.int64())))
+    same_day = _mask(
+        pc.equal(pc.day(dates), pc.cast(pc.if_else(_bool_array(date_text_ok), written_day, _NO_TEXT), pa.int64()))
+    )
     _flag(problems, DT, ~(date_text_ok & same_day), "not a calendar date in YYYY-MM-DD form", trimmed)
 
     rejected = np.zeros(batch.num_rows, dtype=bool)
@@ -68,7 +90,7 @@ def validate(batch: RawBatch) -> tuple[pa.Table, list[Reject]]:
         rejects += [
             Reject(int(batch.row_numbers[i]), field, reason, _raw_record(batch, i)) for i in np.flatnonzero(mask)
         ]
-    keep = pa.array(~rejected)
+    keep = _bool_array(~rejected)
     valid_rows = batch.row_numbers[~rejected]
     columns = {
         TRANSACTION_ID: pc.filter(trimmed[TRANSACTION_ID], keep),
@@ -79,7 +101,7 @@ def validate(batch: RawBatch) -> tuple[pa.Table, list[Reject]]:
     for name, text in texts.items():
         if name not in REQUIRED_COLUMNS:
             columns[name] = pc.filter(text, keep)
-    columns[SOURCE_ROW_NUMBER] = pa.array(valid_rows, pa.int64())
+    columns[SOURCE_ROW_NUMBER] = _int64_array(valid_rows)
     extras = [pa.field(name, pa.string()) for name in texts if name not in REQUIRED_COLUMNS]
     schema = pa.schema([*CONTRACT_FIELDS, *extras, ROW_NUMBER_FIELD])
     return pa.table(columns, schema=schema), _deduplicate(rejects)
@@ -105,12 +127,17 @@ def _decode(column: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 
 def _mask(values: pa.Array) -> np.ndarray:
-    return pc.fill_null(values, False).to_numpy(zero_copy_only=False)
+    """A numpy mask of an Arrow boolean array, null as False (read from its bits, see :func:`_bool_array`)."""
+    filled = pc.fill_null(values, _FALSE)
+    if isinstance(filled, pa.ChunkedArray):
+        filled = filled.combine_chunks()
+    bits = np.frombuffer(filled.buffers()[1], dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little", count=filled.offset + len(filled))[filled.offset :].astype(bool)
 
 
 def _present(values: pa.Array) -> np.ndarray:
     """Mask of the values that are neither null nor empty."""
-    return _mask(pc.greater(pc.binary_length(values), 0))
+    return _mask(pc.greater(pc.binary_length(values), _ZERO))
 
 
 def _flag(problems: dict[str, tuple[np.ndarray, str]], name: str, mask: np.ndarray, reason: str, trimmed: dict) -> None:
