@@ -53,6 +53,10 @@ SESSION_SETTINGS = {"work_mem": "256MB", "temp_buffers": "256MB", "random_page_c
 _CSV = pacsv.WriteOptions(include_header=False)
 
 
+class RawTableLayoutError(RuntimeError):
+    """The existing table is not laid out as this module writes it (e.g. no primary key)."""
+
+
 def column_type(hint: dict) -> str:
     """The PostgreSQL type dlt gives a column with this hint."""
     if hint["data_type"] == "decimal":
@@ -131,6 +135,15 @@ class RawTransactionsTable:
         self._conn.execute(
             sql.SQL("create table if not exists {} ({})").format(self._table, sql.SQL(", ").join(definitions))
         )
+        keyed = self._conn.execute(
+            "select 1 from pg_index where indrelid = %s::regclass and indisprimary",
+            (self._table.as_string(self._conn),),
+        ).fetchone()
+        if not keyed:
+            raise RawTableLayoutError(
+                f"{self._schema}.{TRANSACTIONS_TABLE} has no primary key: it was created by an earlier version "
+                "of this pipeline; run `elt reset transactions --yes`, then load again (the files are reread)"
+            )
         return [
             name
             for (name,) in self._conn.execute(

@@ -7,7 +7,7 @@ import pytest
 
 from elt.connection import connect
 from extract_load.transactions.contract import COST_TYPE, SourceFile, source_rank
-from extract_load.transactions.raw_table import RawTransactionsTable
+from extract_load.transactions.raw_table import RawTableLayoutError, RawTransactionsTable
 
 SCHEMA = "raw_table_test"
 T0_US = 1_700_000_000_000_000
@@ -153,3 +153,11 @@ def test_a_new_column_is_added_as_text_and_a_later_copy_without_it_clears_it(tab
     with table().file(SourceFile("b.csv", T0_US + 1)) as merge:
         merge.write(batch([("t2", 2, "2.00", "2024-01-01", 1)]))
     assert rows(warehouse, "transaction_id, channel") == [("t1", None), ("t2", None)]
+
+
+def test_a_table_without_primary_key_from_an_earlier_layout_is_refused_with_the_remedy(table, warehouse):
+    with connect(warehouse) as conn:
+        conn.execute(f"create schema {SCHEMA}")
+        conn.execute(f"create table {SCHEMA}.transactions (transaction_id varchar, _dlt_id varchar not null)")
+    with pytest.raises(RawTableLayoutError, match=r"no primary key.*elt reset transactions --yes"):
+        table()
