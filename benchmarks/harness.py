@@ -179,6 +179,32 @@ def measure() -> Iterator[Usage]:
         usage.peak_rss_bytes = _own_peak_rss_bytes()
 
 
+def interleaved_best_times(
+    alternatives: Sequence[tuple[Callable[[], Any], int]], rounds: int
+) -> list[tuple[float, Any]]:
+    """Time alternatives in interleaved rounds; per alternative the shortest wall time and its last result.
+
+    In each of ``rounds`` rounds every alternative runs its ``count`` times in turn, so a busy spell of a shared
+    machine slows all of them rather than only the one that happened to run then.
+
+    Args:
+        alternatives: ``(call, count)`` pairs: what to time, and how many times per round.
+        rounds: Number of rounds.
+
+    Returns:
+        ``(best seconds, result of the last call)`` per alternative, in order.
+    """
+    best = [float("inf")] * len(alternatives)
+    results: list[Any] = [None] * len(alternatives)
+    for _ in range(rounds):
+        for index, (call, count) in enumerate(alternatives):
+            for _ in range(count):
+                start = time.perf_counter()
+                results[index] = call()
+                best[index] = min(best[index], time.perf_counter() - start)
+    return list(zip(best, results, strict=True))
+
+
 def run_child(
     argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None, check: bool = True
 ) -> ChildRun:

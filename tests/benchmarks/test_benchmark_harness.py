@@ -2,6 +2,7 @@ import csv
 import json
 import re
 import sys
+import time
 from datetime import date
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from benchmarks.harness import (
     BenchmarkContext,
     Measurement,
     format_table,
+    interleaved_best_times,
     resolve_references,
     run_child,
     write_json,
@@ -109,6 +111,23 @@ def test_json_holds_run_info_and_measurements(tmp_path):
         "ratio": None,
     }
     assert document["measurements"][0]["ratio"] == 0.5
+
+
+def test_interleaved_best_times_alternate_and_keep_the_shortest():
+    calls = []
+
+    def make(name, seconds):
+        def call():
+            calls.append(name)
+            time.sleep(seconds)
+            return len(calls)
+
+        return call
+
+    (fast, fast_result), (slow, slow_result) = interleaved_best_times([(make("a", 0.001), 2), (make("b", 0.02), 1)], 2)
+    assert calls == ["a", "a", "b", "a", "a", "b"]
+    assert (fast_result, slow_result) == (5, 6)
+    assert 0.001 <= fast < 0.02 <= slow
 
 
 def test_child_run_reports_exit_code_output_and_peak_memory():
