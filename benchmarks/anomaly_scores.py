@@ -17,15 +17,14 @@ timing); it scores every row against the state before it and returns the final s
   plan: the hash of the transactions stays in memory; with the default 4MB it spills and takes ~6x longer).
   Check: the table's mean, variance and z of every row equal the kernel's.
 
-Each side is timed as the best of a few runs; the benchmark fails when a check does not hold.
+Each side is timed as the best of several runs, in interleaved rounds (three kernel runs, then one run of the
+reference, twice); the benchmark fails when a check does not hold.
 """
 
 from __future__ import annotations
 
 import io
-import time
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -33,7 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from psycopg import Connection, sql
 
-from benchmarks.harness import Benchmark, BenchmarkContext, Measurement
+from benchmarks.harness import Benchmark, BenchmarkContext, Measurement, interleaved_best_times
 from elt.connection import connect
 from elt.errors import EltError
 from numeric.ewma import EwmaResult, ewma_scores
@@ -53,9 +52,9 @@ RTOL = 1e-8
 CANCELLATION = 1e-12
 # z = (x - mean) / std: an absolute error of a few ulps of x / std where x is close to the mean
 Z_ATOL = 1e-9
-KERNEL_REPEATS = 5
-PANDAS_REPEATS = 2
-SQL_REPEATS = 2
+ROUNDS = 2
+KERNEL_PER_ROUND = 3
+KERNEL_REPEATS = ROUNDS * KERNEL_PER_ROUND
 SQL_WORK_MEM = "256MB"
 
 CTE = """
@@ -259,32 +258,23 @@ def check_sql(data: Transactions, result: EwmaResult, table: pa.Table) -> tuple[
     return differences
 
 
-def best_time(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Shortest wall time of ``repeats`` calls, and the result of the last call."""
-    best = float("inf")
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 def run(ctx: BenchmarkContext) -> list[Measurement]:
     """Time the kernel against pandas (10 x rows) and against the recursive CTE (rows); check all agree."""
     big = transactions(ctx.rows * PANDAS_ROWS_FACTOR, ctx.seed)
     score(Transactions(*(v[:100] for v in big)))  # compile or load the kernel
-    kernel_seconds, result = best_time(lambda: score(big), KERNEL_REPEATS)
     times = (big.day * 86400).astype(np.int64).astype("datetime64[s]")
     frame = pd.DataFrame({"user": big.user, "t": times, "x": big.value})
-    pandas_seconds, moments = best_time(lambda: pandas_moments(frame), PANDAS_REPEATS)
+    (kernel_seconds, result), (pandas_seconds, moments) = interleaved_best_times(
+        [(lambda: score(big), KERNEL_PER_ROUND), (lambda: pandas_moments(frame), 1)], ROUNDS
+    )
     pandas_mean_diff, pandas_variance_diff = check_pandas(big, result, moments)
 
     small = transactions(ctx.rows, ctx.seed)
-    small_seconds, small_result = best_time(lambda: score(small), KERNEL_REPEATS)
     with connect(ctx.target) as conn:
         load_transactions(conn, small)
-        sql_seconds, _ = best_time(lambda: run_cte(conn), SQL_REPEATS)
+        (small_seconds, small_result), (sql_seconds, _) = interleaved_best_times(
+            [(lambda: score(small), KERNEL_PER_ROUND), (lambda: run_cte(conn), 1)], ROUNDS
+        )
         sql_differences = check_sql(small, small_result, fetch_cte(conn))
 
     n_big, n_small = big.user.shape[0], small.user.shape[0]
@@ -296,7 +286,7 @@ def run(ctx: BenchmarkContext) -> list[Measurement]:
             n_big / pandas_seconds,
             "rows/s",
             PANDAS_METRIC,
-            note=f"groupby + ewm(halflife, times).mean() of x and x^2, best of {PANDAS_REPEATS}; {big_shape}",
+            note=f"groupby + ewm(halflife, times).mean() of x and x^2, best of {ROUNDS}; {big_shape}",
         ),
         Measurement(
             f"{NAME}.kernel",
@@ -312,8 +302,7 @@ def run(ctx: BenchmarkContext) -> list[Measurement]:
             n_small / sql_seconds,
             "rows/s",
             SQL_METRIC,
-            note=f"recursive CTE, CREATE UNLOGGED TABLE AS, work_mem {SQL_WORK_MEM}, best of {SQL_REPEATS}; "
-            f"{small_shape}",
+            note=f"recursive CTE, CREATE UNLOGGED TABLE AS, work_mem {SQL_WORK_MEM}, best of {ROUNDS}; {small_shape}",
         ),
         Measurement(
             f"{NAME}.kernel_sql_rows",
