@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import threadpoolctl
 from scipy import optimize
 from scipy.special import betaln, gammaln
 
@@ -121,6 +122,17 @@ def test_newton_refinement_falls_back_to_l_bfgs_b():
         fitting._minimise(
             unbounded_below, [np.zeros(2)], bounds, 10, "test", ("u", "w"), unbounded_below, unbounded_with_hessian
         )
+
+
+def test_optimisers_run_with_one_blas_thread():
+    seen = []
+
+    def objective(theta):
+        seen.append({info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"})
+        return float((theta[0] - 1) ** 2 + (theta[1] + 2) ** 2), np.array([2 * (theta[0] - 1), 2 * (theta[1] + 2)])
+
+    fitting._minimise(objective, [np.zeros(2)], [(-5.0, 5.0)] * 2, 10, "test", ("u", "w"))
+    assert seen and all(threads == {1} for threads in seen)
 
 
 def test_collapse_groups_identical_rows_whatever_the_input_order():
