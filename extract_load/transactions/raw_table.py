@@ -51,6 +51,7 @@ _DLT_TYPES = {"text": "varchar", "bigint": "bigint", "date": "date", "timestamp"
 # as on SSDs, so that a small file probes the primary key instead of scanning the whole table
 SESSION_SETTINGS = {"work_mem": "256MB", "temp_buffers": "256MB", "random_page_cost": "1.1"}
 _CSV = pacsv.WriteOptions(include_header=False)
+FILLFACTOR = 90
 
 
 class RawTableLayoutError(RuntimeError):
@@ -91,6 +92,8 @@ class RawTransactionsTable:
     def file(self, source: SourceFile) -> Iterator[FileMerge]:
         """One file's transaction: write its batches to the yielded merge; commits on exit, rolls back on error."""
         sent = sql.SQL(", ").join(sql.Identifier(name) for name in self._columns if name not in _PER_FILE)
+        # one writer at a time (readers are not blocked): the merge's lookups stay valid until its commit
+        self._conn.execute(sql.SQL("lock table {} in share row exclusive mode").format(self._table))
         self._conn.execute(
             sql.SQL("create temporary table incoming on commit drop as select {} from {} with no data").format(
                 sent, self._table
@@ -132,8 +135,12 @@ class RawTransactionsTable:
         ]
         definitions.append(sql.SQL("{} varchar not null").format(sql.Identifier(LOAD_ID)))
         definitions.append(sql.SQL("primary key ({})").format(sql.Identifier(TRANSACTION_ID)))
+        # fillfactor: room on each page so that a later copy of a row is written beside it (a HOT update,
+        # no new primary-key entry); halves the cost of re-delivered rows for 10% more pages
         self._conn.execute(
-            sql.SQL("create table if not exists {} ({})").format(self._table, sql.SQL(", ").join(definitions))
+            sql.SQL("create table if not exists {} ({}) with (fillfactor = {})").format(
+                self._table, sql.SQL(", ").join(definitions), sql.Literal(FILLFACTOR)
+            )
         )
         keyed = self._conn.execute(
             "select 1 from pg_index where indrelid = %s::regclass and indisprimary",
@@ -161,7 +168,11 @@ class RawTransactionsTable:
         self._columns.append(name)
 
     def _merge(self, source: SourceFile) -> None:
-        """Keep the file's latest copy of each id; update loaded ids it outranks, insert new ids in key order."""
+        """Keep the file's latest copy of each id; update loaded ids it outranks, insert new ids in key order.
+
+        The update finds its rows by the physical address the lookup returned (no second index probe); the
+        table lock taken when the file began keeps other writers out until the commit.
+        """
         sent = [name for name in self._columns if name not in _PER_FILE]
         values = {
             SOURCE_FILE: sql.Literal(source.path),
@@ -179,13 +190,14 @@ class RawTransactionsTable:
         self._conn.execute(
             sql.SQL(
                 "with latest as materialized ("
-                " select distinct on (incoming.{key}) incoming.*, {rank_of_row} as {rank}, loaded.{rank} as loaded_rank"
+                " select distinct on (incoming.{key}) incoming.*, {rank_of_row} as {rank},"
+                " loaded.{rank} as loaded_rank, loaded.ctid as loaded_row"
                 " from incoming left join {table} as loaded on loaded.{key} = incoming.{key}"
                 " order by incoming.{key}, incoming.{row} desc"
                 "), updated as ("
                 " update {table} as loaded set ({targets}) = ({values}) from latest"
                 " where latest.loaded_rank is not null and latest.{rank} >= latest.loaded_rank"
-                " and loaded.{key} = latest.{key}"
+                " and loaded.ctid = latest.loaded_row"
                 ")"
                 " insert into {table} ({targets}) select {values} from latest"
                 " where latest.loaded_rank is null order by latest.{key}"
