@@ -6,7 +6,7 @@ import time
 from datetime import date
 from decimal import Decimal
 
-from benchmarks import raw_copy
+from benchmarks import raw_copy, transactions_load
 from benchmarks.generate import TRANSACTION_COLUMNS, generate_chunks, write_csv
 from benchmarks.harness import (
     BenchmarkContext,
@@ -177,3 +177,25 @@ def test_raw_copy_loads_every_row_into_both_tables(warehouse, tmp_path):
     assert by_metric[raw_copy.BASELINE_METRIC].ratio == 1.0
     assert by_metric["raw_copy.unkeyed"].reference == by_metric[raw_copy.BASELINE_METRIC].value
     assert all(m.value > 0 for m in measurements)
+
+
+def test_transactions_load_benchmark_runs_the_real_pipeline_and_reports_every_step(warehouse, tmp_path):
+    # the benchmark itself checks the row count after each load and that the delta updated exactly its rows
+    measurements = transactions_load.run(BenchmarkContext(warehouse, rows=3000, seed=5, workdir=tmp_path))
+
+    by_metric = {m.metric: m for m in measurements}
+    assert set(by_metric) == {
+        "transactions_load.first_load",
+        "transactions_load.first_load_seconds",
+        "transactions_load.first_load_peak_rss",
+        "transactions_load.rerun_no_new_file_seconds",
+        "transactions_load.delta_1pct_seconds",
+        "transactions_load.delta_1pct_beyond_rerun_seconds",
+        "transactions_load.delta_1pct_peak_rss",
+    }
+    assert by_metric["transactions_load.first_load"].reference_metric == "raw_copy.keyed"
+    assert (
+        by_metric["transactions_load.first_load"].value
+        == 3000 / by_metric["transactions_load.first_load_seconds"].value
+    )
+    assert all(m.value > 0 for m in measurements if not m.metric.endswith("beyond_rerun_seconds"))
