@@ -21,6 +21,8 @@ table has a primary key on ``transaction_id``. dlt's schema does not list it (``
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -99,11 +101,14 @@ class RawTransactionsTable:
                 sent, self._table
             )
         )
+        merge = FileMerge(self)
         try:
-            yield FileMerge(self)
+            yield merge
+            merge.finish()
             self._merge(source)
             self._conn.commit()
         except BaseException:
+            merge.finish(raise_error=False)
             self._conn.rollback()
             raise
 
@@ -214,12 +219,41 @@ class RawTransactionsTable:
 
 
 class FileMerge:
-    """The open transaction of one file: ``write`` its validated batches to it."""
+    """The open transaction of one file: ``write`` hands its validated batches to a writer thread.
+
+    The writer encodes each batch as CSV and streams it with ``COPY`` while the caller reads and validates
+    the next one (Arrow and psycopg release the GIL); at most ``QUEUED_BATCHES`` wait, so memory stays flat.
+    A writer error is raised by the next ``write`` or by ``finish``.
+    """
+
+    QUEUED_BATCHES = 2
 
     def __init__(self, table: RawTransactionsTable) -> None:
         self._table = table
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=self.QUEUED_BATCHES)
+        self._error: BaseException | None = None
+        self._writer = threading.Thread(target=self._drain, name="raw-transactions-copy", daemon=True)
+        self._writer.start()
 
     def write(self, batch: pa.Table) -> None:
         """Add a batch of validated rows to the file's transaction."""
+        if self._error is not None:
+            raise self._error
         if batch.num_rows:
-            self._table.write(batch)
+            self._queue.put(batch)
+
+    def finish(self, *, raise_error: bool = True) -> None:
+        """Wait until every batch is written (the connection is the caller's again); raise a writer error."""
+        if self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join()
+        if raise_error and self._error is not None:
+            raise self._error
+
+    def _drain(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._table.write(batch)
+                except BaseException as exc:  # handed to the caller's thread
+                    self._error = exc

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import psycopg
 import pyarrow as pa
 import pytest
 
@@ -161,3 +162,16 @@ def test_a_table_without_primary_key_from_an_earlier_layout_is_refused_with_the_
         conn.execute(f"create table {SCHEMA}.transactions (transaction_id varchar, _dlt_id varchar not null)")
     with pytest.raises(RawTableLayoutError, match=r"no primary key.*elt reset transactions --yes"):
         table()
+
+
+def test_a_copy_error_in_the_writer_thread_reaches_the_caller_and_rolls_back(table, warehouse):
+    raw = table()
+    broken = batch([("t1", 1, "1.00", "2024-01-01", 1)]).set_column(1, "user_id", pa.array(["one"], pa.string()))
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation), raw.file(SourceFile("a.csv", T0_US)) as merge:
+        merge.write(broken)
+        for number in range(2, 50):  # later writes either raise the writer's error or queue behind it
+            merge.write(batch([(f"t{number}", 1, "1.00", "2024-01-01", number)]))
+    assert rows(warehouse) == []
+    with raw.file(SourceFile("b.csv", T0_US + 1)) as merge:
+        merge.write(batch([("t2", 2, "2.00", "2024-01-01", 1)]))
+    assert [row[0] for row in rows(warehouse)] == ["t2"]
