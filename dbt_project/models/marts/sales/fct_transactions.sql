@@ -42,17 +42,17 @@ cutoff as (
 changed_users as (
     select users.user_id
     from users
-    cross join cutoff
-    where users.loaded_at > cutoff.users_loaded_after
+    where users.loaded_at > (select cutoff.users_loaded_after from cutoff)
 ),
 
+-- the cutoff and the changed users are scalar subqueries (an array, not `in (select ...)`), so that this
+-- filter is pushed through the views down to the raw table's scan, before the staging dedup
 selected as (
     select transactions.*
     from transactions
-    cross join cutoff
     where
-        transactions.loaded_at > cutoff.loaded_after
-        or transactions.user_id in (select changed_users.user_id from changed_users)
+        transactions.loaded_at > (select cutoff.loaded_after from cutoff)
+        or transactions.user_id = any(array(select changed_users.user_id from changed_users))
 ),
 
 {%- else -%}

@@ -1,19 +1,26 @@
--- One row per transaction_id. The raw merge already keeps the latest copy of an id; the dedup here
--- guards against duplicates the raw layer can still hold (no key constraint there, replayed load jobs).
+-- One row per transaction_id. The raw table is keyed on transaction_id, so this dedup is only a guard (a
+-- table rebuilt without its key, replayed load jobs): a copy is kept when no other copy of its id ranks
+-- higher by (_source_rank, _dlt_load_id). Written as an anti-join rather than a window function, so that a
+-- filter on this view (fct_transactions' incremental `loaded_at > ...`) applies to the raw rows before the
+-- dedup, and each remaining row probes the primary key instead of the whole table being sorted.
+-- `source` is read twice: not materialized, so that both reads stay plain scans of the raw table.
 with
 
-source as (
+source as not materialized (
     select * from {{ source('transactions', 'transactions') }}
 ),
 
-deduplicated as (
-    select
-        *,
-        row_number() over (
-            partition by transaction_id
-            order by _source_rank desc, _dlt_load_id desc
-        ) as copy_rank
+latest_copies as (
+    select source.*
     from source
+    where not exists (
+        select other_copies.transaction_id
+        from source as other_copies
+        where
+            other_copies.transaction_id = source.transaction_id
+            and (other_copies._source_rank, other_copies._dlt_load_id)
+            > (source._source_rank, source._dlt_load_id)
+    )
 ),
 
 renamed as (
@@ -37,8 +44,7 @@ renamed as (
         _source_modified_at as source_modified_at,
         to_timestamp(_dlt_load_id::numeric) as loaded_at
 
-    from deduplicated
-    where copy_rank = 1
+    from latest_copies
 )
 
 select * from renamed
