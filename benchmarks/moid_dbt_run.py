@@ -21,10 +21,8 @@ the node and the kernel is what dbt, I/O and Arrow cost. The model's MOIDs must 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,8 @@ from psycopg import sql
 
 from benchmarks.harness import Benchmark, BenchmarkContext, Measurement, run_child
 from benchmarks.moid import ORBITS, best_time, synthetic_orbits
+from benchmarks.scratch_dbt import run_dbt as run_scratch_dbt
+from benchmarks.scratch_dbt import write_scratch_project
 from elt.connection import connect
 from elt.errors import EltError
 from elt.warehouse_target import WarehouseTarget
@@ -51,7 +51,6 @@ ORBIT_COLUMNS = (
     "ascending_node_longitude_deg double precision, perihelion_argument_deg double precision, "
     "minimum_orbit_intersection_au double precision"
 )
-_IO_LINE = re.compile(r"pgpython: (read|wrote) \d+ rows x \d+ columns of .* in ([0-9.]+) s")
 
 
 def orbit_elements(orbits: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -84,53 +83,21 @@ def model_yaml() -> dict:
 
 def write_project(workdir: Path, target: WarehouseTarget) -> Path:
     """A dbt project (profile type pgpython, connecting as ``target``): the real model, a view standing for staging."""
-    project = workdir / "project"
-    (project / "models").mkdir(parents=True)
-    (project / "macros").mkdir()
-    (project / "dbt_project.yml").write_text(
-        "name: bench\nversion: '1.0'\nconfig-version: 2\nprofile: bench\n"
-        "flags:\n  send_anonymous_usage_stats: false\n"
-        f"models:\n  bench:\n    +materialized: table\n    +schema: {SCHEMA}\n"
-    )
-    (project / "macros" / "schema.sql").write_text(
-        "{% macro generate_schema_name(custom_schema_name, node) %}{{ custom_schema_name or target.schema }}"
-        "{% endmacro %}\n"
-    )
-    (project / "models" / "sources.yml").write_text(
-        f"version: 2\nsources:\n  - name: {SCHEMA}\n    schema: {SCHEMA}\n    tables:\n      - name: {SOURCE}\n"
-    )
+    project = write_scratch_project(workdir, target, SCHEMA, SOURCE)
     (project / "models" / "stg_neows__orbits.sql").write_text(
         f"{{{{ config(materialized='view') }}}}\nselect * from {{{{ source('{SCHEMA}', '{SOURCE}') }}}}\n"
     )
     shutil.copy(MODELS_DIR / f"{MODEL}.py", project / "models" / f"{MODEL}.py")
     (project / "models" / f"{MODEL}.yml").write_text(yaml.safe_dump(model_yaml(), sort_keys=False))
-    (project / "profiles.yml").write_text(
-        "bench:\n  target: bench\n  outputs:\n    bench:\n      type: pgpython\n"
-        f"      host: '{target.host}'\n      port: {target.port}\n      user: '{target.user}'\n"
-        f"      password: '{target.password}'\n      dbname: '{target.dbname}'\n      schema: {SCHEMA}\n"
-        "      threads: 1\n"
-    )
     return project
 
 
 def run_dbt(project: Path) -> dict[str, float]:
     """``dbt run`` in-process; seconds of the whole run, of the model node, and of the adapter's read and write."""
-    from dbt.cli.main import dbtRunner
-
-    messages: list[str] = []
-    runner = dbtRunner(callbacks=[lambda event: messages.append(event.info.msg)])
-    start = time.perf_counter()
-    result = runner.invoke(
-        ["run", "--project-dir", str(project), "--profiles-dir", str(project), "--log-level", "none"]
-    )
-    seconds = time.perf_counter() - start
-    if not result.success:
-        raise EltError(f"dbt run of the benchmark project failed: {result.exception or result.result}")
-    [node] = [r for r in result.result.results if r.node.name == MODEL]
-    timings = {"dbt_run": seconds, "node": float(node.execution_time)}
-    for message in messages:  # the one Python model reads stg_neows__orbits once and writes once
-        if match := _IO_LINE.search(message):
-            timings[match[1]] = float(match[2])
+    run = run_scratch_dbt(project)
+    # the one Python model reads stg_neows__orbits once and writes once
+    timings = {"dbt_run": run.seconds, "node": run.node_seconds(MODEL)}
+    timings |= {kind: seconds for kind, (_, seconds) in run.adapter_io().items()}
     if not {"read", "wrote"} <= set(timings):
         raise EltError(f"the adapter logged no read/write timings of {MODEL} (got {sorted(timings)})")
     return timings

@@ -17,13 +17,14 @@ and decoding alone (no database, no dbt): the client-side share of the times abo
 from __future__ import annotations
 
 import io
-import re
 import time
 from pathlib import Path
 
 from psycopg import sql
 
 from benchmarks.harness import MB, Benchmark, BenchmarkContext, Measurement, measure
+from benchmarks.scratch_dbt import run_dbt as run_scratch_dbt
+from benchmarks.scratch_dbt import write_scratch_project
 from elt.connection import connect
 from elt.errors import EltError
 from elt.warehouse_target import WarehouseTarget
@@ -35,7 +36,6 @@ MODEL = "py_passthrough"
 COLUMNS = "a numeric(12, 2), b numeric(12, 2), c numeric(18, 6), d numeric(12, 0)"
 READ_METRIC = f"{NAME}.raw_copy_out"
 WRITE_METRIC = f"{NAME}.raw_copy_in"
-_IO_LINE = re.compile(r"pgpython: (read|wrote) (\d+) rows x \d+ columns of .* in ([0-9.]+) s")
 
 MODEL_CODE = """def model(dbt, session):
     return dbt.source("bench", "numbers")
@@ -64,51 +64,18 @@ def create_source(target: WarehouseTarget, rows: int, seed: int) -> None:
 
 def write_project(workdir: Path, target: WarehouseTarget) -> Path:
     """A minimal dbt project (profile type pgpython, connecting as ``target``) with the passthrough model."""
-    project = workdir / "project"
-    (project / "models").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text(
-        "name: bench\nversion: '1.0'\nconfig-version: 2\nprofile: bench\n"
-        "flags:\n  send_anonymous_usage_stats: false\n"
-        f"models:\n  bench:\n    +materialized: table\n    +schema: {SCHEMA}\n"
-    )
-    (project / "macros").mkdir()
-    (project / "macros" / "schema.sql").write_text(
-        "{% macro generate_schema_name(custom_schema_name, node) %}{{ custom_schema_name or target.schema }}"
-        "{% endmacro %}\n"
-    )
-    (project / "models" / "sources.yml").write_text(
-        f"version: 2\nsources:\n  - name: {SCHEMA}\n    schema: {SCHEMA}\n    tables:\n      - name: {SOURCE}\n"
-    )
+    project = write_scratch_project(workdir, target, SCHEMA, SOURCE)
     (project / "models" / f"{MODEL}.py").write_text(MODEL_CODE)
-    (project / "profiles.yml").write_text(
-        "bench:\n  target: bench\n  outputs:\n    bench:\n      type: pgpython\n"
-        f"      host: '{target.host}'\n      port: {target.port}\n      user: '{target.user}'\n"
-        f"      password: '{target.password}'\n      dbname: '{target.dbname}'\n      schema: {SCHEMA}\n"
-        "      threads: 1\n"
-    )
     return project
 
 
 def run_dbt(project: Path) -> tuple[dict[str, tuple[int, float]], float]:
     """``dbt run`` in-process; return {"read"/"wrote": (rows, seconds)} from the adapter's log and the wall time."""
-    from dbt.cli.main import dbtRunner
-
-    messages: list[str] = []
-    runner = dbtRunner(callbacks=[lambda event: messages.append(event.info.msg)])
-    start = time.perf_counter()
-    result = runner.invoke(
-        ["run", "--project-dir", str(project), "--profiles-dir", str(project), "--log-level", "none"]
-    )
-    seconds = time.perf_counter() - start
-    if not result.success:
-        raise EltError(f"dbt run of the benchmark project failed: {result.exception or result.result}")
-    timings = {}
-    for message in messages:
-        if match := _IO_LINE.search(message):
-            timings[match[1]] = (int(match[2]), float(match[3]))
+    run = run_scratch_dbt(project)
+    timings = run.adapter_io()
     if set(timings) != {"read", "wrote"}:
         raise EltError(f"the adapter logged no read/write timings (got {sorted(timings)})")
-    return timings, seconds
+    return timings, run.seconds
 
 
 def raw_copy_limits(target: WarehouseTarget, rows: int) -> tuple[float, float]:
