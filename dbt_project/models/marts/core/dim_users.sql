@@ -1,5 +1,7 @@
 -- Current state of every user the application database ever had, without PII (e-mail addresses are in
--- marts_pii.dim_users_pii). Deleted users stay, flagged: their transactions still point at them.
+-- marts_pii.dim_users_pii). Deleted users stay, flagged: their transactions still point at them. Purchase
+-- totals come from fct_transactions (deduplicated and kept incrementally), not from the staging view, so
+-- the daily run does not deduplicate every transaction again.
 with
 
 users as (
@@ -10,8 +12,8 @@ deleted_keys as (
     select * from {{ ref('stg_app__deleted_keys') }}
 ),
 
-daily_purchases as (
-    select * from {{ ref('int_customer_daily_purchases') }}
+transactions as (
+    select * from {{ ref('fct_transactions') }}
 ),
 
 hard_deleted_users as (
@@ -25,12 +27,12 @@ hard_deleted_users as (
 purchases as (
     select
         user_id,
-        count(*) as purchase_day_count,
-        sum(transaction_count) as transaction_count,
-        sum(daily_spend_usd) as lifetime_spend_usd,
-        min(purchase_date) as first_purchase_date,
-        max(purchase_date) as last_purchase_date
-    from daily_purchases
+        count(distinct transaction_date) as purchase_day_count,
+        count(*) as transaction_count,
+        sum(total_cost_usd) as lifetime_spend_usd,
+        min(transaction_date) as first_purchase_date,
+        max(transaction_date) as last_purchase_date
+    from transactions
     group by user_id
 ),
 
