@@ -11,6 +11,11 @@ incremental run continues each user from it: it scores only transactions that ar
 A user needs a recompute from the full history, and gets one, when a transaction of theirs changed (amount,
 date or user: a corrected copy) or a new one sorts before their last scored row (a late row). Changing the
 vars needs --full-refresh.
+
+An incremental run reads only what it needs, never all of fct_transactions: the facts loaded after the newest
+``loaded_at`` this table holds minus ``incremental_lookback_hours`` (a new or corrected transaction always comes
+with a new load), compared in SQL with their scored rows; then the full history of the users to recompute and
+the state rows. Facts loaded again without a change only get their new ``loaded_at``.
 """
 
 import numpy as np
@@ -38,8 +43,10 @@ SCHEMA = pa.schema(
         ("state_weight_sq", pa.float64()),
         ("state_mean", pa.float64()),
         ("state_m2", pa.float64()),
+        ("loaded_at", pa.timestamp("us", tz="UTC")),
     ]
 )
+FACT_COLUMNS = ["transaction_id", "user_id", "transaction_date", "total_cost_usd", "loaded_at"]
 
 
 def days(dates: pd.Series) -> np.ndarray:
@@ -79,9 +86,20 @@ def score(rows: pd.DataFrame, settings: dict, state: EwmaState | None) -> pa.Tab
             "z_score": nullable(result.z),
             "is_anomaly": result.is_anomaly,
             **state_values,
+            "loaded_at": pa.array(rows["loaded_at"], pa.timestamp("us", tz="UTC")),
         },
         schema=SCHEMA,
     )
+
+
+def sibling(dbt, name):
+    """A relation of this model's schema: fct_transactions is a mart too (schema names are fixed in this project)."""
+    return f'"{dbt.this.database}"."{dbt.this.schema}"."{name}"'
+
+
+def bigint_array(values):
+    """A SQL literal of a bigint array."""
+    return "'{" + ",".join(str(int(value)) for value in values) + "}'::bigint[]"
 
 
 def model(dbt, session):
@@ -97,25 +115,47 @@ def model(dbt, session):
         "threshold": float(dbt.config.meta_get("anomaly_z_threshold")),
         "min_prior": int(dbt.config.meta_get("anomaly_min_prior")),
     }
-    facts = dbt.ref("fct_transactions").select(["transaction_id", "user_id", "transaction_date", "total_cost_usd"])
-    facts = facts.to_pandas().sort_values(KEY, ignore_index=True)
     if not dbt.is_incremental:
-        return score(facts, settings, None)
+        facts = dbt.ref("fct_transactions").select(FACT_COLUMNS).to_pandas()
+        return score(facts.sort_values(KEY, ignore_index=True), settings, None)
 
-    previous = session.sql(f"select {', '.join(KEY)}, total_cost_usd from {dbt.this}").to_pandas()
-    last_scored = session.sql(f"select {', '.join(SCHEMA.names)} from {dbt.this} where state_count is not null")
-    last_rows = last_scored.to_pandas().set_index("user_id")
-
-    compared = facts.merge(previous, on="transaction_id", how="left", suffixes=("", "_old"))
-    new = compared["user_id_old"].isna()
+    facts_relation = sibling(dbt, "fct_transactions")
+    lookback_hours = int(dbt.config.meta_get("incremental_lookback_hours"))
+    # a table built before loaded_at was one of its columns: every fact is compared once, which stamps every row
+    stamped = "loaded_at" in session.sql(f"select * from {dbt.this} limit 0").column_names
+    cutoff = (
+        f"(select coalesce(max(loaded_at), '-infinity'::timestamptz) - interval '{lookback_hours} hours' "
+        f"from {dbt.this})"
+        if stamped
+        else "'-infinity'::timestamptz"
+    )
+    kept = [name for name in SCHEMA.names if name not in ("transaction_id", "loaded_at")]
+    candidates = session.sql(
+        f"""
+        select
+            {", ".join(f"facts.{name}" for name in FACT_COLUMNS)},
+            {", ".join(f"scored.{name} as {name}_old" for name in kept)},
+            scored.transaction_id is null as is_new
+        from {facts_relation} as facts
+        left join {dbt.this} as scored on facts.transaction_id = scored.transaction_id
+        where
+            facts.loaded_at > {cutoff}
+            and facts.loaded_at is distinct from {"scored.loaded_at" if stamped else "null::timestamptz"}
+        """
+    )
+    compared = candidates.to_pandas()
+    new = compared["is_new"].to_numpy(bool)
     changed = ~new & (
         (compared["user_id"] != compared["user_id_old"])
         | (compared["transaction_date"] != compared["transaction_date_old"])
         | (compared["total_cost_usd"] != compared["total_cost_usd_old"])
-    )
+    ).to_numpy(bool)
     recompute = set(compared.loc[changed, "user_id"]) | set(compared.loc[changed, "user_id_old"].astype("int64"))
 
-    arrivals = compared.loc[new, KEY]
+    columns = SCHEMA.names if stamped else [*SCHEMA.names[:-1], "null::timestamptz as loaded_at"]
+    last_scored = session.sql(f"select {', '.join(columns)} from {dbt.this} where state_count is not null")
+    last_rows = last_scored.to_pandas().set_index("user_id")
+    arrivals = compared.loc[new, FACT_COLUMNS]
     last_keys = last_rows[["transaction_date", "transaction_id"]].add_suffix("_last")
     saved = arrivals.join(last_keys, on="user_id", how="inner")
     late = (saved["transaction_date"] < saved["transaction_date_last"]) | (
@@ -124,26 +164,50 @@ def model(dbt, session):
     )
     recompute |= set(saved.loc[late, "user_id"])
 
+    # loaded again without a change, user not recomputed: the scored row as it is, with its new loaded_at
+    reloaded = candidates.filter(pa.array(~new & ~changed & ~compared["user_id"].isin(recompute).to_numpy(bool)))
+    fresh = ("transaction_id", "loaded_at")
+    reloaded = pa.table({name: reloaded.column(name if name in fresh else f"{name}_old") for name in SCHEMA.names})
+    reloaded = reloaded.cast(SCHEMA)
+
     parts = []
     if recompute:
-        parts.append(score(facts[facts["user_id"].isin(recompute)], settings, None))
-    continuing = arrivals.loc[~arrivals["user_id"].isin(recompute), "transaction_id"]
+        history = session.sql(
+            f"select {', '.join(FACT_COLUMNS)} from {facts_relation} where user_id = any({bigint_array(recompute)})"
+        )
+        parts.append(score(history.to_pandas().sort_values(KEY, ignore_index=True), settings, None))
+    continuing = arrivals[~arrivals["user_id"].isin(recompute)].sort_values(KEY, ignore_index=True)
     if len(continuing):
-        rows = facts[facts["transaction_id"].isin(continuing)]
-        with_state = last_rows.loc[last_rows.index.intersection(rows["user_id"].unique())].sort_index()
+        with_state = last_rows.loc[last_rows.index.intersection(continuing["user_id"].unique())].sort_index()
         state = EwmaState(
             with_state.index.to_numpy(np.int64),
             days(with_state["transaction_date"]),
             with_state["state_count"].to_numpy(np.int64),
             *(with_state[column].to_numpy(np.float64) for column in STATE_COLUMNS[1:]),
         )
-        parts.append(score(rows, settings, state))
-        # the previous last rows of these users no longer carry the state
+        parts.append(score(continuing, settings, state))
+        # the previous last rows of these users no longer carry the state (a reloaded one takes its new loaded_at)
         cleared = last_scored.filter(pc.is_in(last_scored.column("user_id"), pa.array(with_state.index)))
         for column in STATE_COLUMNS:
             index = cleared.schema.get_field_index(column)
             cleared = cleared.set_column(index, column, pa.nulls(cleared.num_rows, SCHEMA.field(column).type))
-        parts.append(cleared.cast(SCHEMA))
-    if not parts:
-        return SCHEMA.empty_table()
+        cleared = cleared.cast(SCHEMA)
+        again = pc.is_in(reloaded.column("transaction_id"), cleared.column("transaction_id"))
+        reloaded_at = dict(
+            zip(
+                reloaded.filter(again).column("transaction_id").to_pylist(),
+                reloaded.filter(again).column("loaded_at").to_pylist(),
+                strict=True,
+            )
+        )
+        loaded_at = [
+            reloaded_at.get(transaction_id, at)
+            for transaction_id, at in zip(
+                cleared.column("transaction_id").to_pylist(), cleared.column("loaded_at").to_pylist(), strict=True
+            )
+        ]
+        index = cleared.schema.get_field_index("loaded_at")
+        parts.append(cleared.set_column(index, "loaded_at", pa.array(loaded_at, SCHEMA.field("loaded_at").type)))
+        reloaded = reloaded.filter(pc.invert(again))
+    parts.append(reloaded)
     return pa.concat_tables(parts)
