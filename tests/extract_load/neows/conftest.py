@@ -33,7 +33,8 @@ FAST_HTTP = {
 # the feed window and browse page each test loads unless it says otherwise
 ONE_WINDOW = {"start_date": "2025-03-10", "end_date": "2025-03-17", "window_days": 7, "lookback_days": 7}
 NO_BROWSE = {"browse_max_pages": 0, "browse_end_page": None, "browse_start_page": 0}
-NO_LOOKUPS = {"lookup_budget": 0}  # test_lookups.py sets a budget
+# test_lookups.py sets a budget; the demo's watch list (.dlt/config.toml) is for the demo, tests name their own
+NO_LOOKUPS = {"lookup_budget": 0, "lookup_ids": []}
 
 
 @pytest.fixture
