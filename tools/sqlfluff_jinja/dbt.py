@@ -12,3 +12,14 @@ def string_literal(value: object) -> str:
 def get_where_subquery(relation: object) -> str:
     """The relation itself, like ``dbt.get_where_subquery`` without a ``where`` config."""
     return str(relation)
+
+
+class QueryResult:
+    """What ``run_query`` returns (an agate table), reduced to the one row the models read: a number, a text."""
+
+    rows = ((0, "{}"),)
+
+
+def run_query(sql: object) -> QueryResult:
+    """A query result without a database, like ``dbt.run_query``."""
+    return QueryResult()

@@ -17,6 +17,34 @@
     )
 }}
 -- depends_on: {{ ref('stg_app__users') }}
+{#
+    The window is read before the model's query and inlined as constants: a filter of constants (a
+    timestamp, an array literal that PostgreSQL hashes) is pushed through the views down to the raw
+    table's scan, before the staging dedup; a subquery would stop it there, an array parameter would be
+    searched linearly for each raw row.
+#}
+{%- if is_incremental() %}
+{%- set lookback_seconds = (var('incremental_lookback_hours') | int) * 3600 %}
+{%- set window_query %}
+with window_start as (
+    select
+        extract(epoch from coalesce(max(loaded_at), 'epoch'::timestamptz)) - {{ lookback_seconds }}
+        as loaded_after,
+        extract(epoch from coalesce(max(user_loaded_at), 'epoch'::timestamptz)) - {{ lookback_seconds }}
+        as users_loaded_after
+    from {{ this }}
+)
+select
+    window_start.loaded_after,
+    (
+        select '{' || coalesce(string_agg(users.user_id::text, ',' order by users.user_id), '') || '}'
+        from {{ ref('stg_app__users') }} as users
+        where users.loaded_at > to_timestamp(window_start.users_loaded_after)
+    ) as changed_user_ids
+from window_start
+{%- endset %}
+{%- set window = dbt.run_query(window_query).rows[0] %}
+{%- endif %}
 
 with
 
@@ -26,33 +54,16 @@ transactions as (
 
 {% if is_incremental() -%}
 
-users as (
-    select * from {{ ref('stg_app__users') }}
+existing_transactions as (
+    select * from {{ this }}
 ),
 
-cutoff as (
-    select
-        coalesce(max(loaded_at), '-infinity'::timestamptz)
-        - interval '{{ var("incremental_lookback_hours") | int }} hours' as loaded_after,
-        coalesce(max(user_loaded_at), '-infinity'::timestamptz)
-        - interval '{{ var("incremental_lookback_hours") | int }} hours' as users_loaded_after
-    from {{ this }}
-),
-
-changed_users as (
-    select users.user_id
-    from users
-    where users.loaded_at > (select cutoff.users_loaded_after from cutoff)
-),
-
--- the cutoff and the changed users are scalar subqueries (an array, not `in (select ...)`), so that this
--- filter is pushed through the views down to the raw table's scan, before the staging dedup
 selected as (
-    select transactions.*
+    select *
     from transactions
     where
-        transactions.loaded_at > (select cutoff.loaded_after from cutoff)
-        or transactions.user_id = any(array(select changed_users.user_id from changed_users))
+        loaded_at > to_timestamp({{ window[0] }})
+        or user_id = any('{{ window[1] }}'::bigint[])
 ),
 
 {%- else -%}
@@ -87,5 +98,39 @@ final as (
 
     from selected
 )
+{%- if is_incremental() %},
+
+-- the window re-reads rows merged before (the lookback): only those that differ are merged again
+changed as (
+    select final.*
+    from final
+    where not exists (
+        select existing_transactions.transaction_id
+        from existing_transactions
+        where
+            existing_transactions.transaction_id = final.transaction_id
+            and (
+                existing_transactions.user_id,
+                existing_transactions.country_code,
+                existing_transactions.total_cost_usd,
+                existing_transactions.is_orphan,
+                existing_transactions.transaction_date,
+                existing_transactions.loaded_at,
+                existing_transactions.user_loaded_at
+            ) is not distinct from (
+                final.user_id,
+                final.country_code,
+                final.total_cost_usd,
+                final.is_orphan,
+                final.transaction_date,
+                final.loaded_at,
+                final.user_loaded_at
+            )
+    )
+)
+
+select * from changed
+{%- else %}
 
 select * from final
+{%- endif %}
