@@ -92,6 +92,17 @@ def score(rows: pd.DataFrame, settings: dict, state: EwmaState | None) -> pa.Tab
     )
 
 
+def differing(rows, stored):
+    """The rows of ``rows`` that differ from the ``stored`` row of their transaction_id (nulls equal), or have none."""
+    joined = rows.join(stored, "transaction_id", join_type="left outer", right_suffix="_stored")
+    same = pa.array(np.ones(joined.num_rows, dtype=bool))
+    for name in SCHEMA.names[1:]:
+        ours, theirs = joined.column(name), joined.column(f"{name}_stored")
+        equal = pc.or_kleene(pc.equal(ours, theirs), pc.and_(pc.is_null(ours), pc.is_null(theirs)))
+        same = pc.and_(same, pc.fill_null(equal, False))
+    return joined.filter(pc.invert(same)).select(SCHEMA.names)
+
+
 def sibling(dbt, name):
     """A relation of this model's schema: fct_transactions is a mart too (schema names are fixed in this project)."""
     return f'"{dbt.this.database}"."{dbt.this.schema}"."{name}"'
@@ -172,10 +183,12 @@ def model(dbt, session):
 
     parts = []
     if recompute:
-        history = session.sql(
-            f"select {', '.join(FACT_COLUMNS)} from {facts_relation} where user_id = any({bigint_array(recompute)})"
-        )
-        parts.append(score(history.to_pandas().sort_values(KEY, ignore_index=True), settings, None))
+        users = bigint_array(recompute)
+        history = session.sql(f"select {', '.join(FACT_COLUMNS)} from {facts_relation} where user_id = any({users})")
+        rescored = score(history.to_pandas().sort_values(KEY, ignore_index=True), settings, None)
+        # a user's rows before their first changed one score the same (bit-identical): merge only the others
+        stored = session.sql(f"select {', '.join(columns)} from {dbt.this} where user_id = any({users})")
+        parts.append(differing(rescored, stored.cast(SCHEMA)))
     continuing = arrivals[~arrivals["user_id"].isin(recompute)].sort_values(KEY, ignore_index=True)
     if len(continuing):
         with_state = last_rows.loc[last_rows.index.intersection(continuing["user_id"].unique())].sort_index()
