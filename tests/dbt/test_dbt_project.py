@@ -67,3 +67,44 @@ def test_every_model_and_column_is_documented(demo_env, repo_paths):
         missing += [f"{node.name}.{column}" for column, info in node.columns.items() if not info.description.strip()]
     assert missing == []
     assert any(node.resource_type == "model" for node in manifest.nodes.values())
+
+
+def test_daily_selector_leaves_out_weekly_models_full_history_tests_and_unit_tests(demo_env, dbt_session):
+    def listed(*args: str) -> set[str]:
+        return set(dbt_session.invoke("ls", "--selector", "daily", "--output", "name", *args).result)
+
+    daily = listed("--resource-type", "all")
+    everything = set(dbt_session.invoke("ls", "--output", "name", "--resource-type", "all").result)
+    assert {
+        "stg_transactions__transactions",
+        "fct_transactions",
+        "transaction_anomaly_scores",
+        "fct_flagged_transactions",
+        "fct_daily_revenue_by_country",
+        "dim_users",
+        "snap_users",
+        "dim_asteroids",
+        "not_null_fct_transactions_transaction_id",
+        "unique_transaction_anomaly_scores_transaction_id",
+        "unique_dim_users_user_id",
+    } <= daily
+    weekly = {
+        "int_customers_rfm",
+        "clv_model_parameters",
+        "customer_lifetime_value",
+        "fct_customer_value_by_country_cohort",
+        "fct_cohort_retention",
+    }
+    assert weekly <= everything and not weekly & daily
+    full_history = {
+        "unique_fct_transactions_transaction_id",
+        "unique_stg_transactions__transactions_transaction_id",
+        "unique_int_transactions_joined_to_users_transaction_id",
+        "source_unique_transactions_transactions_transaction_id",
+        "equal_row_count_fct_transactions_ref_stg_transactions__transactions_",
+        "assert_mart_revenue_equals_valid_raw_revenue",
+        "assert_dim_users_purchases_equal_daily_purchases",
+    }
+    assert full_history <= everything and not full_history & daily
+    assert not any(name.startswith(("unique_int_customers_rfm", "not_null_clv_")) for name in daily)
+    assert listed("--resource-type", "unit_test") == set()
