@@ -120,7 +120,7 @@ def run(ctx: BenchmarkContext) -> list[Measurement]:
             f"{NAME}.daily_fct_transactions_rows",
             merged,
             "rows",
-            note="merged by the daily run: the lookback's days, the new day, changed users' transactions",
+            note="merged by the daily run: new, re-sent and changed users' (the re-read unchanged ones are skipped)",
         ),
     ]
 
