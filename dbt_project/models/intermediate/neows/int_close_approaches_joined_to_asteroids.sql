@@ -15,7 +15,9 @@ lookup_approaches as (
     select * from {{ ref('stg_neows__lookup_close_approaches') }}
 ),
 
-asteroids as (
+-- materialized: computed once; inlined, the planner misjudged the approaches as one row and re-ran the
+-- asteroids' view for each approach (4.5 s instead of 0.08 s for 1,515 approaches of 141 asteroids)
+asteroids as materialized (
     select * from {{ ref('int_asteroids_unioned') }}
 ),
 
