@@ -12,14 +12,16 @@ A user needs a recompute from the full history, and gets one, when a transaction
 date or user: a corrected copy) or a new one sorts before their last scored row (a late row). Changing the
 vars needs --full-refresh.
 
-An incremental run reads only what it needs, never all of fct_transactions: the facts loaded after the newest
-``loaded_at`` this table holds minus ``incremental_lookback_hours`` (a new or corrected transaction always comes
-with a new load), compared in SQL with their scored rows; then the full history of the users to recompute and
-the state rows. Facts loaded again without a change only get their new ``loaded_at``.
+An incremental run reads only what it needs, never all of fct_transactions: the state rows, then the facts
+loaded after their newest ``loaded_at`` minus ``incremental_lookback_hours`` (a new or corrected transaction always
+comes with a new load; fct_transactions' index on loaded_at finds them), compared in SQL with their scored rows;
+then the full history of the users to recompute. Facts loaded again without a change only get their new
+``loaded_at``. Rows travel as Arrow tables: sorted by KEY in Arrow, amounts converted from exact cents.
 """
 
+from decimal import Decimal
+
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -49,9 +51,16 @@ SCHEMA = pa.schema(
 FACT_COLUMNS = ["transaction_id", "user_id", "transaction_date", "total_cost_usd", "loaded_at"]
 
 
-def days(dates: pd.Series) -> np.ndarray:
+def days(dates: pa.ChunkedArray) -> np.ndarray:
     """Dates as float64 days since 1970-01-01."""
-    return pd.to_datetime(dates).to_numpy().astype("datetime64[D]").astype(np.int64).astype(np.float64)
+    return dates.cast(pa.int32()).to_numpy().astype(np.float64)
+
+
+def amounts(values: pa.ChunkedArray) -> np.ndarray:
+    """Decimals as the nearest float64 (an exact integer of cents, divided: Arrow's own cast may be 1 ulp off)."""
+    scale = values.type.scale
+    unscaled = pc.multiply(values, pa.scalar(Decimal(10**scale))).cast(pa.int64())
+    return unscaled.to_numpy() / 10.0**scale
 
 
 def nullable(values: np.ndarray) -> pa.Array:
@@ -59,12 +68,21 @@ def nullable(values: np.ndarray) -> pa.Array:
     return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
-def score(rows: pd.DataFrame, settings: dict, state: EwmaState | None) -> pa.Table:
+def in_key_order(rows: pa.Table) -> pa.Table:
+    """``rows`` sorted by KEY: each user's transactions in time order."""
+    return rows.sort_by([(name, "ascending") for name in KEY])
+
+
+def score(rows: pa.Table, settings: dict, state: EwmaState | None) -> pa.Table:
     """Score ``rows`` (sorted by KEY) continuing ``state``; the last row per user carries the final state."""
-    n = len(rows)
-    entity = rows["user_id"].to_numpy(np.int64)
+    n = rows.num_rows
+    entity = np.asarray(rows.column("user_id").to_numpy(), dtype=np.int64)
     result = ewma_scores(
-        entity, days(rows["transaction_date"]), rows["total_cost_usd"].astype(float).to_numpy(), state=state, **settings
+        entity,
+        days(rows.column("transaction_date")),
+        amounts(rows.column("total_cost_usd")),
+        state=state,
+        **settings,
     )
     last = np.ones(n, dtype=bool)
     last[:-1] = entity[1:] != entity[:-1]
@@ -74,22 +92,22 @@ def score(rows: pd.DataFrame, settings: dict, state: EwmaState | None) -> pa.Tab
         full = np.zeros(n, dtype=values.dtype)
         full[last] = values[position]
         state_values[column] = pa.array(full, mask=~last)
-    return pa.table(
+    scored = pa.table(
         {
-            "transaction_id": pa.array(rows["transaction_id"].to_numpy(object), pa.string()),
+            "transaction_id": rows.column("transaction_id"),
             "user_id": entity,
-            "transaction_date": pa.array(rows["transaction_date"].to_numpy(object), pa.date32()),
-            "total_cost_usd": pa.array(rows["total_cost_usd"].to_numpy(object), pa.decimal128(12, 2)),
+            "transaction_date": rows.column("transaction_date"),
+            "total_cost_usd": rows.column("total_cost_usd"),
             "prior_transaction_count": result.n_prior,
             "ewma_mean_before": nullable(result.mean_before),
             "ewma_std_before": nullable(result.std_before),
             "z_score": nullable(result.z),
             "is_anomaly": result.is_anomaly,
             **state_values,
-            "loaded_at": pa.array(rows["loaded_at"], pa.timestamp("us", tz="UTC")),
-        },
-        schema=SCHEMA,
+            "loaded_at": rows.column("loaded_at"),
+        }
     )
+    return scored.cast(SCHEMA)
 
 
 def differing(rows, stored):
@@ -127,17 +145,20 @@ def model(dbt, session):
         "min_prior": int(dbt.config.meta_get("anomaly_min_prior")),
     }
     if not dbt.is_incremental:
-        facts = dbt.ref("fct_transactions").select(FACT_COLUMNS).to_pandas()
-        return score(facts.sort_values(KEY, ignore_index=True), settings, None)
+        return score(in_key_order(dbt.ref("fct_transactions").select(FACT_COLUMNS)), settings, None)
 
     facts_relation = sibling(dbt, "fct_transactions")
     lookback_hours = int(dbt.config.meta_get("incremental_lookback_hours"))
     # a table built before loaded_at was one of its columns: every fact is compared once, which stamps every row
     stamped = "loaded_at" in session.sql(f"select * from {dbt.this} limit 0").column_names
+    columns = SCHEMA.names if stamped else [*SCHEMA.names[:-1], "null::timestamptz as loaded_at"]
+    last_scored = session.sql(f"select {', '.join(columns)} from {dbt.this} where state_count is not null")
+    last_rows = last_scored.to_pandas().set_index("user_id")
+    # the newest loaded_at of the state rows, never newer than the table's newest: the window can only be wider
+    newest = pc.max(last_scored.column("loaded_at")).as_py()
     cutoff = (
-        f"(select coalesce(max(loaded_at), '-infinity'::timestamptz) - interval '{lookback_hours} hours' "
-        f"from {dbt.this})"
-        if stamped
+        f"'{newest.isoformat()}'::timestamptz - interval '{lookback_hours} hours'"
+        if newest is not None
         else "'-infinity'::timestamptz"
     )
     kept = [name for name in SCHEMA.names if name not in ("transaction_id", "loaded_at")]
@@ -163,9 +184,6 @@ def model(dbt, session):
     ).to_numpy(bool)
     recompute = set(compared.loc[changed, "user_id"]) | set(compared.loc[changed, "user_id_old"].astype("int64"))
 
-    columns = SCHEMA.names if stamped else [*SCHEMA.names[:-1], "null::timestamptz as loaded_at"]
-    last_scored = session.sql(f"select {', '.join(columns)} from {dbt.this} where state_count is not null")
-    last_rows = last_scored.to_pandas().set_index("user_id")
     arrivals = compared.loc[new, FACT_COLUMNS]
     last_keys = last_rows[["transaction_date", "transaction_id"]].add_suffix("_last")
     saved = arrivals.join(last_keys, on="user_id", how="inner")
@@ -185,22 +203,24 @@ def model(dbt, session):
     if recompute:
         users = bigint_array(recompute)
         history = session.sql(f"select {', '.join(FACT_COLUMNS)} from {facts_relation} where user_id = any({users})")
-        rescored = score(history.to_pandas().sort_values(KEY, ignore_index=True), settings, None)
+        rescored = score(in_key_order(history), settings, None)
         # a user's rows before their first changed one score the same (bit-identical): merge only the others
         stored = session.sql(f"select {', '.join(columns)} from {dbt.this} where user_id = any({users})")
         parts.append(differing(rescored, stored.cast(SCHEMA)))
-    continuing = arrivals[~arrivals["user_id"].isin(recompute)].sort_values(KEY, ignore_index=True)
-    if len(continuing):
-        with_state = last_rows.loc[last_rows.index.intersection(continuing["user_id"].unique())].sort_index()
+    continuing = candidates.filter(pa.array(new & ~compared["user_id"].isin(recompute).to_numpy(bool)))
+    continuing = in_key_order(continuing.select(FACT_COLUMNS))
+    if continuing.num_rows:
+        users_with_state = pc.is_in(last_scored.column("user_id"), pc.unique(continuing.column("user_id")))
+        with_state = last_scored.filter(users_with_state).sort_by("user_id")
         state = EwmaState(
-            with_state.index.to_numpy(np.int64),
-            days(with_state["transaction_date"]),
-            with_state["state_count"].to_numpy(np.int64),
-            *(with_state[column].to_numpy(np.float64) for column in STATE_COLUMNS[1:]),
+            np.asarray(with_state.column("user_id").to_numpy(), dtype=np.int64),
+            days(with_state.column("transaction_date")),
+            np.asarray(with_state.column("state_count").to_numpy(), dtype=np.int64),
+            *(np.asarray(with_state.column(column).to_numpy(), dtype=np.float64) for column in STATE_COLUMNS[1:]),
         )
         parts.append(score(continuing, settings, state))
         # the previous last rows of these users no longer carry the state (a reloaded one takes its new loaded_at)
-        cleared = last_scored.filter(pc.is_in(last_scored.column("user_id"), pa.array(with_state.index)))
+        cleared = with_state
         for column in STATE_COLUMNS:
             index = cleared.schema.get_field_index(column)
             cleared = cleared.set_column(index, column, pa.nulls(cleared.num_rows, SCHEMA.field(column).type))

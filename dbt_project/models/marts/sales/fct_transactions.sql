@@ -7,6 +7,11 @@
     refresh. Hard deletes change nothing here (the user's last row stays; dim_users flags it). Loads of
     one pipeline are serialized (elt's advisory lock), so a row loaded before the newest one seen was
     visible to the previous run; the lookback covers anything else.
+
+    Indexes on the load times find the window's start (the newest of each) without reading the table,
+    and let transaction_anomaly_scores read only the facts of its window. A merge adds their newest
+    keys at the right edge of each index. dbt creates them when it builds the table (--full-refresh
+    for an existing one).
 #}
 {{
     config(
@@ -14,6 +19,10 @@
         unique_key='transaction_id',
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['loaded_at']},
+            {'columns': ['user_loaded_at']},
+        ],
     )
 }}
 -- depends_on: {{ ref('stg_app__users') }}
