@@ -40,7 +40,7 @@ renamed as (
 
         -- timestamps
         to_timestamp(epoch_date_close_approach / 1000.0) as close_approach_at,
-        to_timestamp(_dlt_load_id::numeric) as loaded_at
+        {{ dlt_loaded_at() }} as loaded_at
 
     from deduplicated
     where version_rank = 1

@@ -33,7 +33,7 @@ renamed as (
         -- timestamps
         {{ utc_timestamp(source('app', 'orders'), 'created_at') }} as created_at,
         {{ utc_timestamp(source('app', 'orders'), 'updated_at') }} as updated_at,
-        to_timestamp(_dlt_load_id::numeric) as loaded_at
+        {{ dlt_loaded_at() }} as loaded_at
 
     from deduplicated
     where version_rank = 1

@@ -32,7 +32,7 @@ renamed as (
         {{ utc_timestamp(source('app', 'users'), 'created_at') }} as created_at,
         {{ utc_timestamp(source('app', 'users'), 'updated_at') }} as updated_at,
         {{ utc_timestamp(source('app', 'users'), 'deleted_at') }} as deleted_at,
-        to_timestamp(_dlt_load_id::numeric) as loaded_at
+        {{ dlt_loaded_at() }} as loaded_at
 
     from deduplicated
     where version_rank = 1

@@ -37,7 +37,7 @@ renamed as (
         coalesce(is_sentry_object, false) as is_sentry_object,
 
         -- timestamps
-        to_timestamp(_dlt_load_id::numeric) as loaded_at
+        {{ dlt_loaded_at() }} as loaded_at
 
     from deduplicated
     where version_rank = 1

@@ -104,7 +104,7 @@ renamed as (
             when orbital_data__orbit_determination_date ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'
                 then (orbital_data__orbit_determination_date::timestamp at time zone 'UTC')
         end as orbit_determined_at,
-        to_timestamp(_dlt_load_id::numeric) as loaded_at
+        {{ dlt_loaded_at() }} as loaded_at
 
     from unioned
 ),

@@ -42,7 +42,7 @@ renamed as (
 
         -- timestamps
         _source_modified_at as source_modified_at,
-        to_timestamp(_dlt_load_id::numeric) as loaded_at
+        {{ dlt_loaded_at() }} as loaded_at
 
     from latest_copies
 )
