@@ -7,10 +7,12 @@ module's own with the demo's default size (120 days, 2,000 users, as ``elt demo`
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from collections.abc import Iterator
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from psycopg import sql
 
@@ -21,7 +23,7 @@ from extract_load.demo_data.generator import DemoConfig, DemoData
 from numeric import bgnbd
 from numeric.clv import DAYS_PER_YEAR, customer_lifetime_value
 from numeric.fingerprint import array_fingerprint
-from tests.conftest import drop_warehouse_database
+from tests.conftest import REPO_ROOT, drop_warehouse_database
 from tests.dbt.conftest import demo_environment, exported, run_pipelines
 from tests.warehouse_checksums import table_checksums
 
@@ -253,6 +255,17 @@ def test_anomaly_incremental_run_equals_a_full_refresh_with_a_late_row(demo_env,
     incremental = table_checksums(demo_env.target, ["marts"])
     dbt_session.invoke("run", "--full-refresh", "--select", "transaction_anomaly_scores")
     assert table_checksums(demo_env.target, ["marts"]) == incremental
+
+
+def test_anomaly_model_refuses_to_write_a_transaction_twice():
+    path = REPO_ROOT / "dbt_project" / "models" / "marts" / "customers" / "transaction_anomaly_scores.py"
+    spec = importlib.util.spec_from_file_location("transaction_anomaly_scores", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    unique = pa.table({"transaction_id": ["t1", "t2", "t3"], "user_id": [1, 1, 2]})
+    assert module.one_row_per_transaction(unique) is unique
+    with pytest.raises(ValueError, match=r"2 rows repeat a transaction_id \(e.g. 't2'\)"):
+        module.one_row_per_transaction(pa.table({"transaction_id": ["t1", "t2", "t2", "t2"]}))
 
 
 def test_value_by_country_and_cohort_reconciles_with_the_predictions(clv_warehouse):

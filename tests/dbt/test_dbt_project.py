@@ -85,7 +85,7 @@ def test_daily_selector_leaves_out_weekly_models_full_history_tests_and_unit_tes
         "snap_users",
         "dim_asteroids",
         "not_null_fct_transactions_transaction_id",
-        "unique_transaction_anomaly_scores_transaction_id",
+        "not_null_transaction_anomaly_scores_transaction_id",
         "unique_dim_users_user_id",
     } <= daily
     weekly = {
@@ -98,6 +98,7 @@ def test_daily_selector_leaves_out_weekly_models_full_history_tests_and_unit_tes
     assert weekly <= everything and not weekly & daily
     full_history = {
         "unique_fct_transactions_transaction_id",
+        "unique_transaction_anomaly_scores_transaction_id",
         "unique_stg_transactions__transactions_transaction_id",
         "unique_int_transactions_joined_to_users_transaction_id",
         "source_unique_transactions_transactions_transaction_id",

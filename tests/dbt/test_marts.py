@@ -30,6 +30,13 @@ def test_every_mart_has_rows_and_a_primary_key(demo_env, relation):
     assert keys == 1
 
 
+@pytest.mark.parametrize("column", ["loaded_at", "user_loaded_at"])
+def test_fct_transactions_finds_its_window_start_through_an_index(demo_env, column):
+    with connect(demo_env.target) as conn:
+        plan = "\n".join(row[0] for row in conn.execute(f"explain select max({column}) from marts.fct_transactions"))
+    assert "Index Only Scan Backward" in plan or "Index Scan Backward" in plan, plan
+
+
 def test_reporter_reads_marts_but_neither_pii_nor_snapshots(demo_env):
     with connect(demo_env.target, role="reporter") as conn:
         users = conn.execute("select count(*) from marts.dim_users").fetchone()[0]

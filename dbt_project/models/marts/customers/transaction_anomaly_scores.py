@@ -121,6 +121,20 @@ def differing(rows, stored):
     return joined.filter(pc.invert(same)).select(SCHEMA.names)
 
 
+def one_row_per_transaction(rows: pa.Table) -> pa.Table:
+    """``rows``, checked to hold each transaction_id once.
+
+    A full build writes such rows and every incremental run merges such rows by transaction_id, so the table
+    stays unique without the daily run scanning it (the weekly full build still runs the uniqueness test).
+    """
+    repeated = rows.num_rows - pc.count_distinct(rows.column("transaction_id")).as_py()
+    if repeated:
+        counts = pc.value_counts(rows.column("transaction_id"))
+        example = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+        raise ValueError(f"{repeated} rows repeat a transaction_id (e.g. {example!r}): nothing was written")
+    return rows
+
+
 def sibling(dbt, name):
     """A relation of this model's schema: fct_transactions is a mart too (schema names are fixed in this project)."""
     return f'"{dbt.this.database}"."{dbt.this.schema}"."{name}"'
@@ -145,7 +159,9 @@ def model(dbt, session):
         "min_prior": int(dbt.config.meta_get("anomaly_min_prior")),
     }
     if not dbt.is_incremental:
-        return score(in_key_order(dbt.ref("fct_transactions").select(FACT_COLUMNS)), settings, None)
+        return one_row_per_transaction(
+            score(in_key_order(dbt.ref("fct_transactions").select(FACT_COLUMNS)), settings, None)
+        )
 
     facts_relation = sibling(dbt, "fct_transactions")
     lookback_hours = int(dbt.config.meta_get("incremental_lookback_hours"))
@@ -243,4 +259,4 @@ def model(dbt, session):
         parts.append(cleared.set_column(index, "loaded_at", pa.array(loaded_at, SCHEMA.field("loaded_at").type)))
         reloaded = reloaded.filter(pc.invert(again))
     parts.append(reloaded)
-    return pa.concat_tables(parts)
+    return one_row_per_transaction(pa.concat_tables(parts))
