@@ -30,6 +30,24 @@ def test_every_mart_has_rows_and_a_primary_key(demo_env, relation):
     assert keys == 1
 
 
+def test_every_table_dbt_builds_is_analyzed_by_its_build(demo_env):
+    with connect(demo_env.target) as conn:
+        unanalyzed = conn.execute(
+            """
+            select schemaname || '.' || relname
+            from pg_stat_user_tables
+            where
+                (schemaname in ('marts', 'marts_pii') or (schemaname, relname) = ('intermediate', 'int_customers_rfm'))
+                and last_analyze is null
+            """
+        ).fetchall()
+        analyzed = conn.execute(
+            "select count(*) from pg_stat_user_tables where schemaname = 'marts' and last_analyze is not null"
+        ).fetchone()[0]
+    assert unanalyzed == []
+    assert analyzed >= len([relation for relation in MARTS if relation.startswith("marts.")])
+
+
 @pytest.mark.parametrize("column", ["loaded_at", "user_loaded_at"])
 def test_fct_transactions_finds_its_window_start_through_an_index(demo_env, column):
     with connect(demo_env.target) as conn:
