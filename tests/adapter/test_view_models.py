@@ -41,7 +41,8 @@ def test_unchanged_view_is_replaced_in_place_and_keeps_its_dependants(pyproj: Db
 def test_view_with_a_column_added_at_the_end_is_replaced_in_place(pyproj: DbtProject) -> None:
     oid = _build_view_with_a_dependant(pyproj)
     text = (pyproj.path / STG_EVENTS).read_text()
-    pyproj.write_model(STG_EVENTS, text.replace("updated_at\nfrom", "updated_at,\n    amount * 2 as double_amount\nfrom"))
+    extended = text.replace("updated_at\nfrom", "updated_at,\n    amount * 2 as double_amount\nfrom")
+    pyproj.write_model(STG_EVENTS, extended)
 
     pyproj.dbt("run", "--select", "stg_events")
 
