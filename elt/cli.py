@@ -17,11 +17,13 @@ from typing import Any
 
 from elt.connection import server_version
 from elt.dbt_invocation import DbtSession
+from elt.dbt_selection import DbtSelection, add_selection_arguments
 from elt.demo_data import demo_generator, describe
 from elt.errors import EltError
 from elt.pipeline_runs import PipelineRun, RunCounts, count_rows, first_line
 from elt.pipelines import describe_load, discover_pipelines, extracted_rows, load_entry_point, select_pipelines
 from elt.project import ProjectPaths
+from elt.source_availability import sources_to_skip
 from elt.summary import count_relations, describe_orphans, format_counts, orphan_transactions
 from elt.warehouse import Warehouse
 from extract_load.demo_data.generator import DemoData
@@ -71,7 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     reset = add("reset", _cmd_reset, "drop a source's tables and incremental state (through dlt)")
     reset.add_argument("source", help="source name, e.g. transactions")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    add("transform", _cmd_transform, "run dbt source freshness and dbt build")
+    transform = add(
+        "transform",
+        _cmd_transform,
+        "run dbt source freshness and dbt build (dbt's selection flags apply to both), e.g.\n"
+        "elt transform --vars '{clv_time_unit: week}' --select +clv_model_parameters",
+    )
+    add_selection_arguments(transform)
     docs = add("docs", _cmd_docs, "generate dbt docs (and serve them with --serve)")
     docs.add_argument("--serve", action="store_true", help="serve the docs after generating them")
     docs.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
@@ -229,14 +237,23 @@ def _drop_tables_outside_dlt_schema(pipeline: Any) -> set[str]:
     return tables
 
 
-def _cmd_transform(_: argparse.Namespace) -> int:
+def _cmd_transform(args: argparse.Namespace) -> int:
     warehouse = _warehouse()
     _bring_up(warehouse)
-    session = DbtSession(warehouse.paths)
-    session.invoke("source", "freshness")
-    session.invoke("build")
+    selection = DbtSelection.from_args(args)
+    session = DbtSession(warehouse.paths, vars=selection.vars)
+    _check_freshness(session, warehouse, selection)
+    session.invoke("build", *selection.build_args())
     print(describe_orphans(orphan_transactions(warehouse.target)))
     return 0
+
+
+def _check_freshness(session: DbtSession, warehouse: Warehouse, selection: DbtSelection) -> None:
+    """``dbt source freshness`` of the selected sources that were loaded and are not switched off."""
+    skipped = sources_to_skip(session, warehouse.target)
+    for source in skipped:
+        print(f"elt: {source.describe()}", file=sys.stderr, flush=True)
+    session.invoke("source", "freshness", *selection.freshness_args(source.selector for source in skipped))
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
@@ -279,7 +296,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     if generator.state().days_added == 0:
         step("demo data (next day)", lambda: print(describe(generator.next_day())))
         step("extract-load (next-day delta)", lambda: _require_loaded(_run_pipelines(warehouse, [])))
-    step("source freshness", lambda: session.invoke("source", "freshness"))
+    step("source freshness", lambda: _check_freshness(session, warehouse, DbtSelection()))
     step("transform (dbt build)", lambda: session.invoke("build"))
     step("docs (dbt docs generate)", lambda: session.invoke("docs", "generate"))
 

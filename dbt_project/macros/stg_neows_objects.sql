@@ -7,7 +7,7 @@
 with
 
 source as (
-    select * from {{ raw_relation }}
+    select * from {{ relation_or_empty(raw_relation) }}
 ),
 
 deduplicated as (

@@ -6,7 +6,7 @@ raw_transactions as (
     select
         count(distinct transaction_id) as transaction_count,
         sum(total_cost) as revenue_usd
-    from {{ source('transactions', 'transactions') }}
+    from {{ relation_or_empty(source('transactions', 'transactions')) }}
 ),
 
 fact_transactions as (

@@ -1,13 +1,9 @@
 -- Current hard-delete status per (table, id). raw_app.deleted_keys only exists once a first deletion
--- was detected: until then this view is empty (with the same columns) instead of failing the build.
-{%- set deleted_keys = source('app', 'deleted_keys') %}
-
-{% if relation_exists(deleted_keys) -%}
-
+-- was detected: until then this view is empty (relation_or_empty).
 with
 
 source as (
-    select * from {{ deleted_keys }}
+    select * from {{ relation_or_empty(source('app', 'deleted_keys')) }}
 ),
 
 deduplicated as (
@@ -37,20 +33,5 @@ renamed as (
     from deduplicated
     where version_rank = 1
 )
-
-{%- else -%}
-
-with
-
-renamed as (
-    select
-        null::bigint as deleted_id,
-        null::varchar as source_table,
-        null::boolean as is_deleted,
-        null::timestamptz as detected_at
-    where false
-)
-
-{%- endif %}
 
 select * from renamed

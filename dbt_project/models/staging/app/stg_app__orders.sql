@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('app', 'orders') }}
+    select * from {{ relation_or_empty(source('app', 'orders')) }}
 ),
 
 deduplicated as (

@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('app', 'users') }}
+    select * from {{ relation_or_empty(source('app', 'users')) }}
 ),
 
 deduplicated as (

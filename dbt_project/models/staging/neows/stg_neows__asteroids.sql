@@ -3,7 +3,7 @@
 with
 
 source as (
-    select * from {{ source('neows', 'asteroids') }}
+    select * from {{ relation_or_empty(source('neows', 'asteroids')) }}
 ),
 
 deduplicated as (

@@ -2,8 +2,6 @@
 -- browse catalogue (the same `orbital_data` shape). When both hold an asteroid, the newer epoch of
 -- osculation wins, then the later orbit determination, then the lookup. Decimal strings are cast to
 -- double precision with the unit in the column name; the epoch is also given as a calendar date.
-{%- set lookups = source('neows', 'lookups') %}
-
 with
 
 browse_orbits as (
@@ -29,10 +27,9 @@ browse_orbits as (
         _dlt_load_id,
         'browse' as orbit_source,
         2 as source_priority
-    from {{ source('neows', 'browse_asteroids') }}
+    from {{ relation_or_empty(source('neows', 'browse_asteroids')) }}
 ),
 
-{% if relation_exists(lookups) -%}
 lookup_orbits as (
     select
         neo_reference_id,
@@ -56,15 +53,8 @@ lookup_orbits as (
         _dlt_load_id,
         'lookup' as orbit_source,
         1 as source_priority
-    from {{ lookups }}
+    from {{ relation_or_empty(source('neows', 'lookups')) }}
 ),
-{%- else -%}
--- raw_neows.lookups exists once a first lookup was found: until then only browse orbits
-lookup_orbits as (
-    select * from browse_orbits
-    where false
-),
-{%- endif %}
 
 unioned as (
     select * from lookup_orbits

@@ -1,26 +1,11 @@
--- One row per transaction_id. The raw table is keyed on transaction_id, so this dedup is only a guard (a
--- table rebuilt without its key, replayed load jobs): a copy is kept when no other copy of its id ranks
--- higher by (_source_rank, _dlt_load_id). Written as an anti-join rather than a window function, so that a
--- filter on this view (fct_transactions' incremental `loaded_at > ...`) applies to the raw rows before the
--- dedup, and each remaining row probes the primary key instead of the whole table being sorted.
--- `source` is read twice: not materialized, so that both reads stay plain scans of the raw table.
+-- One row per transaction_id, one-to-one with the raw table: its primary key (transaction_id) already
+-- keeps one copy of each id, the latest by (_source_rank, _dlt_load_id), so staging only renames; the
+-- uniqueness test on transaction_id guards the key. A filter on this view (fct_transactions' incremental
+-- `loaded_at > ...`) applies to the raw scan directly.
 with
 
-source as not materialized (
-    select * from {{ source('transactions', 'transactions') }}
-),
-
-latest_copies as (
-    select source.*
-    from source
-    where not exists (
-        select other_copies.transaction_id
-        from source as other_copies
-        where
-            other_copies.transaction_id = source.transaction_id
-            and (other_copies._source_rank, other_copies._dlt_load_id)
-            > (source._source_rank, source._dlt_load_id)
-    )
+source as (
+    select * from {{ relation_or_empty(source('transactions', 'transactions')) }}
 ),
 
 renamed as (
@@ -44,7 +29,7 @@ renamed as (
         _source_modified_at as source_modified_at,
         {{ dlt_loaded_at() }} as loaded_at
 
-    from latest_copies
+    from source
 )
 
 select * from renamed
