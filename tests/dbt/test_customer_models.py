@@ -8,17 +8,23 @@ module's own with the demo's default size (120 days, 2,000 users, as ``elt demo`
 from __future__ import annotations
 
 import importlib.util
+import json
+import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
+import yaml
 from psycopg import sql
 
 from elt.bootstrap import apply_bootstrap
 from elt.connection import connect
 from elt.dbt_invocation import DbtSession
+from elt.project import ProjectPaths
 from extract_load.demo_data.generator import DemoConfig, DemoData
 from numeric import bgnbd
 from numeric.clv import DAYS_PER_YEAR, customer_lifetime_value
@@ -372,3 +378,52 @@ def test_no_customer_before_the_observation_end_fits_and_predicts_nothing(clv_wa
     assert predictions == 0
     with connect(target) as conn:
         assert _clv_by_customer(conn) == days
+
+
+NON_DEFAULT_VARS = {"clv_time_unit": "week", "clv_observation_end": "2024-06-15", "clv_horizons_days": [7, 28]}
+
+
+def _project_with_vars(tmp_path: Path, values: dict) -> ProjectPaths:
+    """A copy of the checkout's dbt project (and profile) whose dbt_project.yml sets ``values`` as vars."""
+    shutil.copytree(
+        REPO_ROOT / "dbt_project", tmp_path / "dbt_project", ignore=shutil.ignore_patterns("target", "logs")
+    )
+    shutil.copy(REPO_ROOT / "profiles.yml", tmp_path / "profiles.yml")
+    project_file = tmp_path / "dbt_project" / "dbt_project.yml"
+    project = yaml.safe_load(project_file.read_text())
+    project["vars"].update(values)
+    project_file.write_text(yaml.safe_dump(project, sort_keys=False))
+    return ProjectPaths(tmp_path)
+
+
+@pytest.mark.parametrize("where", ["--vars", "dbt_project.yml"])
+def test_customer_value_builds_with_non_default_vars(clv_warehouse, repo_paths, tmp_path, where):
+    # every unit test pins the vars it assumes, so a build with other vars runs the unit tests, the models
+    # and their data tests instead of failing a unit test and skipping the models
+    target, session = clv_warehouse
+    if where == "--vars":
+        other = DbtSession(repo_paths, vars=json.dumps(NON_DEFAULT_VARS))
+    else:
+        other = DbtSession(_project_with_vars(tmp_path, NON_DEFAULT_VARS))
+    environment = {"WAREHOUSE_DB": target.dbname, "WAREHOUSE_URL": target.url()}
+    try:
+        with exported(environment):
+            result = other.invoke("build", "--select", "int_customers_rfm+")
+        with connect(target) as conn:
+            horizons = {h for (h,) in conn.execute("select distinct horizon_days from marts.customer_lifetime_value")}
+            units = conn.execute(
+                "select distinct time_unit, observation_end_date from intermediate.int_customers_rfm"
+            ).fetchall()
+            fit = conn.execute(
+                "select not_identified_reason from marts.clv_model_parameters where time_unit = 'week' "
+                "and observation_end = '2024-06-15'"
+            ).fetchall()
+    finally:
+        with exported(environment):
+            session.invoke("run", "--select", "int_customers_rfm+")
+    statuses = {str(node.status) for node in result.result.results}
+    assert statuses <= {"pass", "success", "warn"}
+    assert {node.node.resource_type for node in result.result.results} >= {"unit_test", "model", "test"}
+    assert units == [("week", date(2024, 6, 15))]
+    assert fit == [(None,)]
+    assert horizons == {7, 28}

@@ -109,3 +109,30 @@ def test_daily_selector_leaves_out_weekly_models_full_history_tests_and_unit_tes
     assert full_history <= everything and not full_history & daily
     assert not any(name.startswith(("unique_int_customers_rfm", "not_null_clv_")) for name in daily)
     assert listed("--resource-type", "unit_test") == set()
+
+
+def _views(target, schema: str) -> dict[str, int]:
+    with connect(target) as conn:
+        rows = conn.execute(
+            "select c.relname, c.oid::bigint from pg_class as c join pg_namespace as n on n.oid = c.relnamespace "
+            "where n.nspname = %s and c.relkind = 'v'",
+            (schema,),
+        ).fetchall()
+    return dict(rows)
+
+
+def test_partial_build_of_staging_keeps_the_views_on_top(demo_env, dbt_session):
+    # dbt-postgres swapped each rebuilt view in and dropped the old one with cascade, which dropped every
+    # intermediate view on top: the eager tests on them errored and the next snapshot failed
+    intermediate = _views(demo_env.target, "intermediate")
+    staging = _views(demo_env.target, "staging")
+    assert intermediate and staging
+
+    result = dbt_session.invoke("build", "--select", "staging")
+
+    assert {str(node.status) for node in result.result.results} <= {"pass", "success", "warn"}
+    assert _views(demo_env.target, "intermediate") == intermediate
+    assert _views(demo_env.target, "staging") == staging
+    dbt_session.invoke("snapshot")
+    daily = dbt_session.invoke("build", "--selector", "daily")
+    assert {str(node.status) for node in daily.result.results} <= {"pass", "success", "warn"}

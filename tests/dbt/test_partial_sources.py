@@ -83,6 +83,16 @@ def test_transactions_only(warehouse: WarehouseTarget, tmp_path: Path) -> None:
     # every transaction is an orphan without an application database, and still counted in the marts
     assert _rows(warehouse, "marts.fct_daily_revenue_by_country") > 0
 
+    # the weekly customer-value run of the README: dbt's flags through elt transform
+    weekly = run_elt("transform", "--vars", "{clv_time_unit: week}", "--select", "+clv_model_parameters", env=env)
+    assert weekly.returncode == 0, weekly.stdout[-6000:] + weekly.stderr
+    with connect(warehouse) as conn:
+        units = conn.execute("select time_unit from marts.clv_model_parameters order by fitted_at").fetchall()
+        rfm_units = conn.execute("select distinct time_unit from intermediate.int_customers_rfm").fetchall()
+    assert units == [("day",), ("week",)]
+    assert rfm_units == [("week",)]
+    assert "customer_lifetime_value" not in weekly.stdout
+
 
 @pytest.mark.slow
 def test_app_db_only(warehouse: WarehouseTarget, tmp_path: Path) -> None:
