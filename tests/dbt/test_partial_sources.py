@@ -91,7 +91,8 @@ def test_transactions_only(warehouse: WarehouseTarget, tmp_path: Path) -> None:
         rfm_units = conn.execute("select distinct time_unit from intermediate.int_customers_rfm").fetchall()
     assert units == [("day",), ("week",)]
     assert rfm_units == [("week",)]
-    assert "customer_lifetime_value" not in weekly.stdout
+    assert "model marts.customer_lifetime_value" not in weekly.stdout
+    assert "model marts.clv_model_parameters" in weekly.stdout
 
 
 @pytest.mark.slow
