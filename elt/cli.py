@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
 
 from elt.connection import server_version
 from elt.dbt_invocation import DbtSession
@@ -24,6 +23,7 @@ from elt.pipeline_runs import PipelineRun, RunCounts, count_rows, first_line
 from elt.pipelines import describe_load, discover_pipelines, extracted_rows, load_entry_point, select_pipelines
 from elt.project import ProjectPaths
 from elt.source_availability import sources_to_skip
+from elt.source_reset import incremental_models_downstream, reset_source
 from elt.summary import count_relations, describe_orphans, format_counts, orphan_transactions
 from elt.warehouse import Warehouse
 from extract_load.demo_data.generator import DemoData
@@ -195,8 +195,6 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def _cmd_reset(args: argparse.Namespace) -> int:
-    from dlt.pipeline.helpers import pipeline_drop
-
     warehouse = _warehouse()
     _bring_up(warehouse)
     script = select_pipelines(discover_pipelines(warehouse.paths.extract_load_dir), [args.source])[args.source]
@@ -214,27 +212,13 @@ def _cmd_reset(args: argparse.Namespace) -> int:
             print(f"{args.source} never loaded: nothing to drop")
             run.succeeded(RunCounts(0, 0, 0))
             return 0
-        drop = pipeline_drop(pipeline, drop_all=True)
-        tables = set(drop.info["tables"])
-        drop()
-        tables |= _drop_tables_outside_dlt_schema(pipeline)
-        run.succeeded(RunCounts(0, 0, 0))
-    listed = ", ".join(sorted(tables))
-    print(f"dropped {len(tables)} table(s) of {pipeline.dataset_name} and the {args.source} state: {listed}")
-    return 0
-
-
-def _drop_tables_outside_dlt_schema(pipeline: Any) -> set[str]:
-    """Drop the dataset's tables a pipeline writes itself (not through dlt, e.g. raw_transactions.transactions)."""
-    with pipeline.sql_client() as client:
-        rows = client.execute_sql(
-            "select table_name from information_schema.tables where table_schema = %s "
-            "and table_type = 'BASE TABLE' and table_name not like '\\_dlt\\_%%'",
-            client.dataset_name,
+        manifest = DbtSession(warehouse.paths).manifest()
+        outcome = reset_source(
+            warehouse.target, pipeline, incremental_models_downstream(manifest, pipeline.dataset_name)
         )
-        tables = {name for (name,) in rows or []}
-        client.drop_tables(*tables)
-    return tables
+        run.succeeded(RunCounts(0, 0, 0))
+    print(outcome.describe(pipeline.dataset_name, args.source))
+    return 0
 
 
 def _cmd_transform(args: argparse.Namespace) -> int:

@@ -111,3 +111,35 @@ def test_reset_drops_tables_and_state_then_a_load_rebuilds_the_same(warehouse, t
     assert left == []
     assert run_elt("load", "transactions", env=env).returncode == 0
     assert table_checksums(warehouse, ["raw_transactions"]) == before
+
+
+def test_reset_after_a_dbt_build_drops_what_dbt_built_on_the_source(warehouse, tmp_path):
+    # dbt's staging views depend on the raw tables: dlt's drop failed half-way (state gone, rows kept) and
+    # the next load mixed new files into the old rows
+    env, _ = _setup(warehouse, tmp_path)
+    assert run_elt("load", "transactions", "app_db", env=env).returncode == 0
+    built = run_elt("transform", env=env, timeout=600)
+    assert built.returncode == 0, built.stdout[-4000:] + built.stderr
+
+    reset = run_elt("reset", "transactions", "--yes", env=env)
+
+    assert reset.returncode == 0, reset.stderr
+    assert "Traceback" not in reset.stderr
+    assert "staging.stg_transactions__transactions" in reset.stdout
+    assert "marts.fct_transactions" in reset.stdout
+    assert "marts.dim_users" not in reset.stdout
+    other = tmp_path / "other-landing"
+    other.mkdir()
+    (other / "c.csv").write_text(HEADER + "c1,1,3.00,2024-01-03\nc2,2,4.00,2024-01-03\n")
+    env = {**env, "SOURCES__TRANSACTIONS__BUCKET_URL": str(other)}
+    assert run_elt("load", "transactions", env=env).returncode == 0
+    with connect(warehouse) as conn:
+        raw = conn.execute("select transaction_id from raw_transactions.transactions order by 1").fetchall()
+    assert raw == [("c1",), ("c2",)]
+    rebuilt = run_elt("transform", env=env, timeout=600)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-4000:] + rebuilt.stderr
+    with connect(warehouse) as conn:
+        facts = conn.execute("select transaction_id from marts.fct_transactions order by 1").fetchall()
+        snapshot_rows = conn.execute("select count(*) from snapshots.snap_users").fetchone()[0]
+    assert facts == [("c1",), ("c2",)]
+    assert snapshot_rows == 2
