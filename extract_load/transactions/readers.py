@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from extract_load.transactions.contract import REQUIRED_COLUMNS, TOTAL_COST, TRANSACTION_ID, USER_ID
 from extract_load.transactions.errors import FileRejectedError
+from extract_load.transactions.header import column_identifier, header_identifiers, reject_collisions
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 BATCH_ROWS = 65_536
@@ -78,21 +79,6 @@ def read_raw_batches(stream: BinaryIO, file_format: str, gzipped: bool) -> Itera
         raise FileRejectedError(f"truncated or corrupt gzip stream ({exc})") from None
 
 
-def require_columns(names: list[str], hint: str = "") -> None:
-    """Raise FileRejectedError when a contract column is missing from the file's header/schema."""
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
-    if missing:
-        found = ", ".join(names) if names else "none"
-        raise FileRejectedError(f"missing required column(s) {', '.join(missing)}; found: {found}{hint}", missing[0])
-    duplicated = sorted({name for name in names if names.count(name) > 1})
-    if duplicated:
-        raise FileRejectedError(f"duplicated column(s) {', '.join(duplicated)} in the header", duplicated[0])
-
-
-def _normalise_names(names: list[str]) -> list[str]:
-    return [name.strip().lower() for name in names]
-
-
 def _read_csv(stream: BinaryIO) -> Iterator[RawBatch]:
     head = stream.read(CSV_BLOCK_BYTES)
     if not head.strip():
@@ -104,9 +90,8 @@ def _read_csv(stream: BinaryIO) -> Iterator[RawBatch]:
         header = next(csv.reader([header_line.decode("utf-8")]))
     except UnicodeDecodeError:
         raise FileRejectedError("the header line is not valid UTF-8") from None
-    names = _normalise_names(header)
-    hint = " (the delimiter must be ',')" if len(names) == 1 and any(sep in names[0] for sep in ";\t|") else ""
-    require_columns(names, hint)
+    hint = " (the delimiter must be ',')" if len(header) == 1 and any(sep in header[0] for sep in ";\t|") else ""
+    names = header_identifiers(header, hint)
 
     skipped: list[tuple[int, str, str]] = []
 
@@ -189,6 +174,7 @@ class _Prefixed(io.RawIOBase):
 
 def _read_jsonl(stream: BinaryIO) -> Iterator[RawBatch]:
     columns: dict[str, list[str | None]] = {}
+    identifiers: dict[str, str] = {}
     rows: list[int] = []
     rejects: list[Reject] = []
     seen_any = False
@@ -205,10 +191,13 @@ def _read_jsonl(stream: BinaryIO) -> Iterator[RawBatch]:
         if not isinstance(record, dict):
             rejects.append(Reject(number, WHOLE_RECORD, "a line must hold a JSON object", line.decode().rstrip()))
             continue
-        for name in record.keys() - columns.keys():
-            columns[_normalise_names([name])[0]] = [None] * len(rows)
+        for key in record.keys() - identifiers.keys():
+            identifiers[key] = column_identifier(key, len(identifiers) + 1)
+            reject_collisions(identifiers.items())
+            columns[identifiers[key]] = [None] * len(rows)
+        values_by_identifier = {identifiers[key]: value for key, value in record.items()}
         for name, values in columns.items():
-            values.append(_as_text(record.get(name)))
+            values.append(_as_text(values_by_identifier.get(name)))
         rows.append(number)
         if len(rows) >= BATCH_ROWS:
             yield _jsonl_batch(columns, rows, rejects)
@@ -258,8 +247,7 @@ def _read_parquet(stream: BinaryIO) -> Iterator[RawBatch]:
     except (pa.ArrowInvalid, OSError) as exc:
         raise FileRejectedError(f"not a readable Parquet file ({exc})") from None
     schema = parquet.schema_arrow
-    names = _normalise_names(schema.names)
-    require_columns(names)
+    names = header_identifiers(schema.names)
     for name, original in zip(names, schema.names, strict=True):
         kinds = _PARQUET_KINDS.get(name)
         if kinds and not any(kind(schema.field(original).type) for kind in kinds):

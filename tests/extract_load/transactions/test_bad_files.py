@@ -163,6 +163,159 @@ CASES = [
         [(1, "total_cost", "missing")],
         "loaded",
     ),
+    # header names: normalized to warehouse identifiers (dlt's snake_case); a header the warehouse cannot
+    # take rejects the file as one row, and the other files of the run load
+    *[
+        (
+            f"{column} column is reserved for the loader",
+            "f.csv",
+            f"transaction_id,user_id,total_cost,dt,{column}\nt1,1,1.00,2024-01-01,x\n",
+            [],
+            [(0, column, "lineage and bookkeeping columns (_source_*, _dlt_*)")],
+            "rejected",
+        )
+        for column in ("_source_file", "_source_rank", "_source_row_number", "_dlt_load_id", "_dlt_id")
+    ],
+    (
+        "reserved column in parquet",
+        "f.parquet",
+        _parquet(transaction_id=["t1"], user_id=[1], total_cost=[1], dt=["2024-01-01"], _source_modified_at=["x"]),
+        [],
+        [(0, "_source_modified_at", "lineage and bookkeeping")],
+        "rejected",
+    ),
+    (
+        "reserved key in jsonl",
+        "f.jsonl",
+        '{"transaction_id": "t1", "user_id": 1, "total_cost": 1, "dt": "2024-01-01"}\n'
+        '{"transaction_id": "t2", "user_id": 2, "total_cost": 2, "dt": "2024-01-02", "_source_file": "a"}\n',
+        [],
+        [(0, "_source_file", "lineage and bookkeeping")],
+        "rejected",
+    ),
+    (
+        "reserved name after normalization",
+        "f.csv",
+        "transaction_id,user_id,total_cost,dt,__Source File\nt1,1,1.00,2024-01-01,x\n",
+        [],
+        [(0, "_source_file", "lineage and bookkeeping")],
+        "rejected",
+    ),
+    (
+        "two names become one identifier",
+        "f.csv",
+        "transaction_id,User ID,total_cost,dt,user_id\nt1,1,1.00,2024-01-01,1\n",
+        [],
+        [(0, "user_id", "columns 'User ID' and 'user_id' both become the identifier user_id")],
+        "rejected",
+    ),
+    (
+        "two extra columns differing in case",
+        "f.csv",
+        "transaction_id,user_id,total_cost,dt,Note,note\nt1,1,1.00,2024-01-01,a,b\n",
+        [],
+        [(0, "note", "columns 'Note' and 'note' both become the identifier note")],
+        "rejected",
+    ),
+    (
+        "two extra columns differing in spacing",
+        "f.csv",
+        "transaction_id,user_id,total_cost,dt,Store Name,store_name\nt1,1,1.00,2024-01-01,a,b\n",
+        [],
+        [(0, "store_name", "both become the identifier store_name")],
+        "rejected",
+    ),
+    (
+        "two parquet columns become one identifier",
+        "f.parquet",
+        _parquet(**{"transaction_id": ["t1"], "User ID": [1], "user_id": [1], "total_cost": [1], "dt": ["2024-01-01"]}),
+        [],
+        [(0, "user_id", "both become the identifier user_id")],
+        "rejected",
+    ),
+    (
+        "two jsonl keys become one identifier",
+        "f.jsonl",
+        '{"transaction_id": "t1", "user_id": 1, "total_cost": 1, "dt": "2024-01-01", "Store Name": "a",'
+        ' "store_name": "b"}\n',
+        [],
+        [(0, "store_name", "both become the identifier store_name")],
+        "rejected",
+    ),
+    (
+        "exactly duplicated column",
+        "f.csv",
+        "transaction_id,user_id,total_cost,dt,dt\nt1,1,1.00,2024-01-01,2024-01-01\n",
+        [],
+        [(0, "dt", "duplicated column(s) dt")],
+        "rejected",
+    ),
+    (
+        "empty column name at the end",
+        "f.csv",
+        "transaction_id,user_id,total_cost,dt,\nt1,1,1.00,2024-01-01,x\n",
+        [],
+        [(0, "*", "column 5 of the header has an empty name")],
+        "rejected",
+    ),
+    (
+        "blank column name in the middle",
+        "f.csv",
+        "transaction_id, ,user_id,total_cost,dt\nt1,x,1,1.00,2024-01-01\n",
+        [],
+        [(0, "*", "column 2 of the header has an empty name")],
+        "rejected",
+    ),
+    (
+        "empty key in jsonl",
+        "f.jsonl",
+        '{"transaction_id": "t1", "user_id": 1, "total_cost": 1, "dt": "2024-01-01", "": "x"}\n',
+        [],
+        [(0, "*", "has an empty name")],
+        "rejected",
+    ),
+    (
+        "column name over PostgreSQL's 63 bytes",
+        "f.csv",
+        f"{HEADER.strip()},{'n' * 64}\nt1,1,1.00,2024-01-01,x\n",
+        [],
+        [(0, "n" * 63, "is 64 bytes as an identifier; PostgreSQL allows at most 63")],
+        "rejected",
+    ),
+    (
+        "parquet column name over 63 bytes",
+        "f.parquet",
+        _parquet(
+            **{"transaction_id": ["t1"], "user_id": [1], "total_cost": [1], "dt": ["2024-01-01"], "m" * 70: ["x"]}
+        ),
+        [],
+        [(0, "m" * 63, "is 70 bytes")],
+        "rejected",
+    ),
+    (
+        "column name of exactly 63 bytes loads",
+        "f.csv",
+        f"{HEADER.strip()},{'n' * 63}\nt1,1,1.00,2024-01-01,x\n",
+        ["t1"],
+        [],
+        "loaded",
+    ),
+    (
+        "header in other case and spacing loads",
+        "f.csv",
+        "Transaction ID, User ID ,Total Cost,DT\nt1,1,1.00,2024-01-01\n",
+        ["t1"],
+        [],
+        "loaded",
+    ),
+    (
+        "camelCase header loads",
+        "f.csv",
+        "transactionId,userId,totalCost,dt\nt1,1,1.00,2024-01-01\n",
+        ["t1"],
+        [],
+        "loaded",
+    ),
 ]
 
 
@@ -204,6 +357,25 @@ def test_raw_record_keeps_the_offending_text(tx):
     assert tx.rows("select raw_record from raw_transactions.rejected_rows") == [
         ('{"transaction_id":"t\\\\xff1","user_id":"1","total_cost":"1.00","dt":"2024-01-01"}',)
     ]
+
+
+def test_extra_columns_land_under_their_identifiers(tx):
+    tx.drop("f.csv", "transaction_id,user_id,total_cost,dt,Store Name,giftWrap\nt1,1,1.00,2024-01-01,A,yes\n", mtime=T0)
+    tx.run()
+    assert tx.rows("select store_name, gift_wrap from raw_transactions.transactions") == [("A", "yes")]
+
+
+def test_a_reserved_header_blocks_nothing_after_it(tx):
+    # the file used to fail the whole run (the COPY named a column the table had as lineage): files sorted
+    # after it were not loaded, the state was not saved, and every later run failed the same way
+    tx.drop("a.csv", "transaction_id,user_id,total_cost,dt,_source_file\nt1,1,1.00,2024-01-01,x.csv\n", mtime=T0)
+    tx.drop("b.csv", HEADER + "t2,2,2.00,2024-01-02\n", mtime=T0)
+    tx.run()
+    tx.drop("c.csv", HEADER + "t3,3,3.00,2024-01-03\n", mtime=T0 + 60)
+    tx.run()
+    assert [row[0] for row in tx.transactions()] == ["t2", "t3"]
+    assert tx.files()["a.csv"][0] == "rejected"
+    assert [row[1:3] for row in tx.rejects()] == [(0, "_source_file")]
 
 
 def test_a_rejected_file_is_retried_once_it_changes(tx):
