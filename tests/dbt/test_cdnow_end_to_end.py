@@ -21,6 +21,7 @@ import json
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +118,8 @@ def write_drops(name: str, log: pd.DataFrame, landing: Path) -> None:
                 writer.writerow((row.transaction_id, row.customer_id, row.text, f"{row.date:%Y-%m-%d}"))
 
 
-def load_cdnow(name: str, server_admin, repo_paths, folder: Path) -> Iterator[Cdnow]:
+@contextmanager
+def loaded_cdnow(name: str, server_admin, repo_paths, folder: Path) -> Iterator[Cdnow]:
     """Create a warehouse database, write the log as file drops and run ``elt load transactions`` on it."""
     target = server_admin.with_database(f"elt_test_{uuid.uuid4().hex[:10]}")
     with connect(server_admin) as conn:
@@ -151,7 +153,7 @@ def load_cdnow(name: str, server_admin, repo_paths, folder: Path) -> Iterator[Cd
 @pytest.fixture(scope="module")
 def sample(server_admin, repo_paths, tmp_path_factory) -> Iterator[Cdnow]:
     """CDNOW sample loaded, models built at the calibration end."""
-    for cdnow in load_cdnow("sample", server_admin, repo_paths, tmp_path_factory.mktemp("cdnow-sample")):
+    with loaded_cdnow("sample", server_admin, repo_paths, tmp_path_factory.mktemp("cdnow-sample")) as cdnow:
         cdnow.build(CALIBRATION_END)
         yield cdnow
 
@@ -159,7 +161,8 @@ def sample(server_admin, repo_paths, tmp_path_factory) -> Iterator[Cdnow]:
 @pytest.fixture(scope="module")
 def master(server_admin, repo_paths, tmp_path_factory) -> Iterator[Cdnow]:
     """CDNOW master loaded (built by the tests, at each observation end in turn)."""
-    yield from load_cdnow("master", server_admin, repo_paths, tmp_path_factory.mktemp("cdnow-master"))
+    with loaded_cdnow("master", server_admin, repo_paths, tmp_path_factory.mktemp("cdnow-master")) as cdnow:
+        yield cdnow
 
 
 def exact_summary(log: pd.DataFrame, observation_end: str) -> pd.DataFrame:
