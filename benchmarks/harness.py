@@ -225,8 +225,9 @@ def run_child(
     across fork and exec). Descendants of the child are not included.
 
     Args:
-        argv: ``[python, "-c", code, ...]``, ``[python, "-m", module, ...]`` or ``[python_script, ...]`` (e.g.
-            a console script such as ``dbt``); ``python`` is any interpreter path, the child runs on this one.
+        argv: ``[python, "-c", code, ...]``, ``[python, "-m", module, ...]``, ``[python, script, ...]`` or
+            ``[script, ...]`` (e.g. a console script such as ``dbt``); ``python`` is any interpreter (a file
+            named ``python*``), the child runs on this process's.
         env: Full environment of the child (default: this process's).
         cwd: Working folder of the child.
         check: Raise EltError, with the child's stderr tail, when it exits non-zero. A child that exits with 0
@@ -235,7 +236,7 @@ def run_child(
     Returns:
         Exit code, seconds, peak RSS in bytes and the captured output.
     """
-    program = list(argv[1:]) if argv[1:2] in (["-c"], ["-m"]) else list(argv)
+    program = list(argv[1:]) if Path(argv[0]).name.startswith("python") else list(argv)
     with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         report = Path(folder) / "peak_rss"
         start = time.perf_counter()

@@ -158,6 +158,7 @@ def test_child_runs_scripts_and_modules_as_main_with_their_arguments(tmp_path):
     script.write_text("import sys\nprint(__name__, sys.argv[1:], sys.path[0])\n")
     by_path = run_child([str(script), "a", "b"], cwd=tmp_path)
     assert by_path.stdout.split() == ["__main__", "['a',", "'b']", str(tmp_path)]
+    assert run_child([sys.executable, str(script), "c"]).stdout == by_path.stdout.replace("'a', 'b'", "'c'")
     as_code = run_child([sys.executable, "-c", "import sys; print(__name__, sys.argv)", "x"])
     assert as_code.stdout.strip() == "__main__ ['-c', 'x']"
     as_module = run_child([sys.executable, "-m", "calendar", "2026", "1"])
