@@ -9,8 +9,6 @@ metric as its reference (typically the raw keyed ``COPY`` rows/s of :mod:`benchm
 from __future__ import annotations
 
 import json
-import os
-import resource
 import secrets
 import subprocess
 import sys
@@ -24,12 +22,14 @@ from typing import Any
 
 from psycopg import errors, sql
 
+from benchmarks import child_peak
 from elt.bootstrap import MAINTENANCE_DATABASE
 from elt.connection import connect
 from elt.errors import EltError
 from elt.warehouse_target import WarehouseTarget
 
 MB = 1_000_000  # the "MB" unit of the table is 10**6 bytes
+CHILD_PEAK = Path(child_peak.__file__)
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,24 @@ class Usage:
 
 @dataclass(frozen=True)
 class ChildRun:
-    """Outcome of :func:`run_child`."""
+    """Outcome of :func:`run_child`.
+
+    ``peak_rss_bytes`` is the child's own peak as it reported it at exit (None when it did not exit normally);
+    ``peak_rss_exact`` is False when that came from the ``ru_maxrss`` fallback (no ``/proc``: macOS).
+    """
 
     argv: tuple[str, ...]
     returncode: int
     seconds: float
-    peak_rss_bytes: int
+    peak_rss_bytes: int | None
+    peak_rss_exact: bool
     stdout: str
     stderr: str
+
+    @property
+    def peak_rss_note(self) -> str:
+        """Where the peak comes from, for a measurement's note."""
+        return "own VmHWM at exit" if self.peak_rss_exact else "own ru_maxrss at exit (no /proc: not verified)"
 
 
 def resolve_references(measurements: Iterable[Measurement]) -> list[Measurement]:
@@ -208,37 +218,64 @@ def interleaved_best_times(
 def run_child(
     argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None, check: bool = True
 ) -> ChildRun:
-    """Run a command and measure its wall time and peak RSS (its own, or a waited-for descendant's if larger).
+    """Run a Python program in a child process and measure its wall time and its own peak RSS.
+
+    The child runs under :mod:`benchmarks.child_peak`, which reports the process's own ``VmHWM`` at exit: the
+    ``ru_maxrss`` that ``wait4`` returns is not the child's on Linux (it carries this process's high-water mark
+    across fork and exec). Descendants of the child are not included.
 
     Args:
-        argv: Command and arguments.
+        argv: ``[python, "-c", code, ...]``, ``[python, "-m", module, ...]``, ``[python, script, ...]`` or
+            ``[script, ...]`` (e.g. a console script such as ``dbt``); ``python`` is any interpreter (a file
+            named ``python*``), the child runs on this process's.
         env: Full environment of the child (default: this process's).
         cwd: Working folder of the child.
-        check: Raise EltError, with the child's stderr tail, when it exits non-zero.
+        check: Raise EltError, with the child's stderr tail, when it exits non-zero. A child that exits with 0
+            but reports no peak always raises.
 
     Returns:
         Exit code, seconds, peak RSS in bytes and the captured output.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    program = list(argv[1:]) if Path(argv[0]).name.startswith("python") else list(argv)
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report = Path(folder) / "peak_rss"
         start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=None if env is None else dict(env), cwd=cwd)
-        _, status, rusage = os.wait4(proc.pid, 0)  # reaping it ourselves is what yields the child's rusage
+        returncode = subprocess.run(
+            [sys.executable, str(CHILD_PEAK), str(report), *program],
+            stdout=out,
+            stderr=err,
+            env=None if env is None else dict(env),
+            cwd=cwd,
+            check=False,
+        ).returncode
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        peak, source = _reported_peak(report)
         out.seek(0)
         err.seek(0)
         result = ChildRun(
             argv=tuple(argv),
-            returncode=proc.returncode,
+            returncode=returncode,
             seconds=seconds,
-            peak_rss_bytes=_maxrss_bytes(rusage.ru_maxrss),
+            peak_rss_bytes=peak,
+            peak_rss_exact=source == child_peak.VM_HWM,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )
     if check and result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-20:])
         raise EltError(f"{' '.join(argv)} exited with {result.returncode}:\n{tail}")
+    if result.returncode == 0 and result.peak_rss_bytes is None:
+        raise EltError(f"{' '.join(argv)} exited without reporting its peak RSS (through os._exit?)")
     return result
+
+
+def _reported_peak(report: Path) -> tuple[int | None, str | None]:
+    """The ``(bytes, source)`` a child wrote through :mod:`benchmarks.child_peak`, or ``(None, None)``."""
+    try:
+        peak, source = report.read_text().split()
+    except (OSError, ValueError):
+        return None, None
+    return int(peak), source
 
 
 @contextmanager
@@ -274,23 +311,8 @@ def _reset_peak_rss() -> bool:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
         return False
-    return _linux_vm_hwm_bytes() is not None
+    return child_peak.own_peak_rss()[1] == child_peak.VM_HWM
 
 
 def _own_peak_rss_bytes() -> int:
-    return _linux_vm_hwm_bytes() or _maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-
-
-def _linux_vm_hwm_bytes() -> int | None:
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return None
-
-
-def _maxrss_bytes(ru_maxrss: int) -> int:
-    return ru_maxrss if sys.platform == "darwin" else ru_maxrss * 1024  # kilobytes everywhere but macOS
+    return child_peak.own_peak_rss()[0]

@@ -117,12 +117,17 @@ def conditional_expected_average_value(p: float, q: float, v: float, x: np.ndarr
     ``p (v + x m) / (p x + q - 1)``; for ``x == 0`` this is the population mean ``p v / (q - 1)``. NaN where the
     expectation does not exist (``p x + q <= 1``, e.g. ``x == 0`` with ``q <= 1``).
 
+    ``x > 0`` with ``m == 0`` (x transaction values recorded as 0.00, outside the model's positive support) gives
+    ``p v / (p x + q - 1)``: the posterior mean given that the x values were each below a bound e (half a cent),
+    in the limit e -> 0. Their sum S is Gamma(p x, nu), ``P(S < x e | nu) ~ (nu x e) ** (p x) / Gamma(p x + 1)``,
+    so the posterior of nu is Gamma(p x + q, v): below the population mean, and lower with each such value.
+
     Args:
         p: Gamma shape of a transaction value.
         q: Gamma shape of the customers' rate nu.
         v: Gamma rate of nu.
         x: Number of transactions per customer (>= 0).
-        m: Average transaction value per customer (ignored where x == 0).
+        m: Average transaction value per customer (>= 0; ignored where x == 0).
 
     Returns:
         float64 array of expected average values.

@@ -6,6 +6,8 @@ import time
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from benchmarks import raw_copy, transactions_load
 from benchmarks.generate import TRANSACTION_COLUMNS, generate_chunks, write_csv
 from benchmarks.harness import (
@@ -19,6 +21,7 @@ from benchmarks.harness import (
 )
 from benchmarks.run import select
 from elt.connection import connect
+from elt.errors import EltError
 
 
 def read_rows(path):
@@ -138,6 +141,35 @@ def test_child_run_reports_exit_code_output_and_peak_memory():
 
     failed = run_child([sys.executable, "-c", "raise SystemExit(3)"], check=False)
     assert failed.returncode == 3
+
+
+def test_child_peak_is_the_childs_own_not_its_large_parents():
+    # Linux hands a parent's high-water mark to its fork/exec child's ru_maxrss: at 500 MB here, a child doing
+    # nothing used to be reported at ~510 MB
+    blob = b"x" * (500 * 1024 * 1024)
+    child = run_child([sys.executable, "-c", "pass"])
+    assert len(blob) == 500 * 1024 * 1024
+    assert child.peak_rss_exact == sys.platform.startswith("linux")
+    assert 1_000_000 < child.peak_rss_bytes < 100 * 1024 * 1024
+
+
+def test_child_runs_scripts_and_modules_as_main_with_their_arguments(tmp_path):
+    script = tmp_path / "show.py"
+    script.write_text("import sys\nprint(__name__, sys.argv[1:], sys.path[0])\n")
+    by_path = run_child([str(script), "a", "b"], cwd=tmp_path)
+    assert by_path.stdout.split() == ["__main__", "['a',", "'b']", str(tmp_path)]
+    assert run_child([sys.executable, str(script), "c"]).stdout == by_path.stdout.replace("'a', 'b'", "'c'")
+    as_code = run_child([sys.executable, "-c", "import sys; print(__name__, sys.argv)", "x"])
+    assert as_code.stdout.strip() == "__main__ ['-c', 'x']"
+    as_module = run_child([sys.executable, "-m", "calendar", "2026", "1"])
+    assert as_module.stdout.split()[:2] == ["January", "2026"]
+
+
+def test_child_exiting_without_its_report_is_an_error_not_a_zero_peak():
+    with pytest.raises(EltError, match="without reporting its peak RSS"):
+        run_child([sys.executable, "-c", "import os; os._exit(0)"])
+    killed = run_child([sys.executable, "-c", "import os; os._exit(4)"], check=False)
+    assert (killed.returncode, killed.peak_rss_bytes) == (4, None)
 
 
 def test_every_benchmark_module_is_discovered_and_runs_after_what_it_needs():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 from scipy.special import gammaln
 
 from numeric import gamma_gamma
@@ -82,6 +82,30 @@ def test_conditional_expected_average_value():
     w = p * x / (p * x + q - 1)
     np.testing.assert_allclose(mine, (1 - w) * p * v / (q - 1) + w * m, rtol=1e-12)
     assert np.isnan(gamma_gamma.conditional_expected_average_value(1.0, 0.5, 1.0, np.zeros(1), np.ones(1))[0])
+
+
+@pytest.mark.parametrize("x", [1.0, 2.0, 3.0])
+def test_expected_value_after_zero_value_purchases_is_the_censored_posterior_mean(x):
+    """x values recorded as 0.00, i.e. each below half a cent: the posterior mean of p / nu by quadrature.
+
+    Under the model the sum S of x values is Gamma(p x, nu): the likelihood of nu is P(S < x e) (scipy's
+    regularised incomplete gamma), the prior Gamma(q, v). As e -> 0 the mean tends to the kernel's value at m = 0.
+    """
+    p, q, v = PARAMS[0]
+    bound = x * 1e-7  # e: a small enough bound that its own effect (order nu e) is below 1e-7
+
+    def posterior(nu, moment):
+        scaled_likelihood = np.exp(np.log(special.gammainc(p * x, nu * bound)) - p * x * np.log(bound))
+        return (p / nu) ** moment * scaled_likelihood * stats.gamma.pdf(nu, q, scale=1 / v)
+
+    first, total = (
+        integrate.quad(posterior, 0, np.inf, args=(moment,), epsabs=0, epsrel=1e-12, limit=200)[0] for moment in (1, 0)
+    )
+    mean = first / total
+    mine = gamma_gamma.conditional_expected_average_value(p, q, v, np.array([x]), np.zeros(1))[0]
+    assert mine == pytest.approx(mean, rel=1e-6)
+    # below the population mean (no repeat purchase), above zero
+    assert 0 < mine < p * v / (q - 1)
 
 
 def test_validate_spend():

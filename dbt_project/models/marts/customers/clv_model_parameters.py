@@ -5,11 +5,15 @@ the same data finds its key and adds nothing (the first fit and its fitted_at st
 history of fits is kept for comparison. Fails with the fitting module's ModelNotIdentifiedError message when
 the data cannot identify a model (too few customers or repeat buyers, flat likelihood, boundary solution).
 Customers first seen on the observation end day (T = 0) carry no information and are left out of the BG/NBD fit.
+Repeat customers whose repeat purchases total $0.00 are left out of the Gamma-Gamma fit, which models positive
+transaction values (m > 0); their number is recorded in ``n_zero_spend_repeat_customers`` (their expected spend:
+see customer_lifetime_value).
 
-When the data cannot identify a model, the var ``clv_not_identified`` decides: ``error`` fails the run with the
-fitting module's ModelNotIdentifiedError message; ``warn`` (the default: small or short data sets, e.g. a month
-of demo data without observable dropout, must not stop the build) records the attempt with null parameters and
-the message in ``not_identified_reason``, prints it, and the model's warn-severity test reports it.
+When the numeric core refuses the data (a ValueError: the data cannot identify a model, or invalid summaries), the
+var ``clv_not_identified`` decides: ``error`` fails the run with the reason (a ModelNotIdentifiedError whose cause
+is the refusal); ``warn`` (the default: small or short data sets, e.g. a month of demo data without observable
+dropout, must not stop the build) records the attempt with null parameters and the reason in
+``not_identified_reason``, prints it, and the model's warn-severity test reports it.
 """
 
 import datetime
@@ -35,6 +39,7 @@ SCHEMA = pa.schema(
         ("gg_log_likelihood", pa.float64()),
         ("n_customers", pa.int64()),
         ("n_repeat_customers", pa.int64()),
+        ("n_zero_spend_repeat_customers", pa.int64()),
         ("time_unit", pa.string()),
         ("observation_end", pa.date32()),
         ("input_hash", pa.string()),
@@ -68,7 +73,7 @@ def model(dbt, session):
         materialized="incremental",
         incremental_strategy="merge",
         unique_key=["time_unit", "observation_end", "input_hash"],
-        on_schema_change="fail",
+        on_schema_change="append_new_columns",
     )
     rfm = dbt.ref("int_customers_rfm")
     if rfm.num_rows == 0:  # no customer up to the observation end: nothing to fit, nothing recorded
@@ -98,23 +103,29 @@ def model(dbt, session):
 
     # a customer first seen on the observation end day (T = 0) has likelihood 1 whatever the parameters
     observed = t > 0
+    repeat = frequency > 0
+    zero_spend = repeat & (monetary <= 0)
+    counts = {
+        "n_customers": int(observed.sum()),
+        "n_repeat_customers": int(repeat.sum()),
+        "n_zero_spend_repeat_customers": int(zero_spend.sum()),
+    }
     try:
         purchases = fit_bgnbd(frequency[observed], recency[observed], t[observed])
-        repeat = frequency > 0
-        spend = fit_gamma_gamma(frequency[repeat], monetary[repeat])
-    except ModelNotIdentifiedError as error:
-        message = f"clv_model_parameters: cannot fit on {where}: {error}"
+        spend = fit_gamma_gamma(frequency[repeat & ~zero_spend], monetary[repeat & ~zero_spend])
+    except ValueError as error:  # the numeric core refuses: not identified (ModelNotIdentifiedError) or invalid
+        reason = str(error) if isinstance(error, ModelNotIdentifiedError) else f"{type(error).__name__}: {error}"
+        message = f"clv_model_parameters: cannot fit on {where}: {reason}"
         if on_not_identified == "error":
             raise ModelNotIdentifiedError(message) from error
         print(f"WARNING {message}", file=sys.stderr)
         row = dict.fromkeys(SCHEMA.names)
         row.update(
-            n_customers=int(observed.sum()),
-            n_repeat_customers=int((frequency > 0).sum()),
+            counts,
             time_unit=time_unit,
             observation_end=observation_end,
             input_hash=input_hash,
-            not_identified_reason=str(error),
+            not_identified_reason=reason,
             fitted_at=datetime.datetime.now(datetime.UTC),
         )
         return pa.Table.from_pylist([row], schema=SCHEMA)
@@ -129,8 +140,7 @@ def model(dbt, session):
         "v": spend.v,
         "bgnbd_log_likelihood": purchases.log_likelihood,
         "gg_log_likelihood": spend.log_likelihood,
-        "n_customers": purchases.n_customers,
-        "n_repeat_customers": purchases.n_repeat_customers,
+        **counts,
         "time_unit": time_unit,
         "observation_end": observation_end,
         "input_hash": input_hash,

@@ -5,7 +5,10 @@ fingerprint, so the parameters always belong to the data scored). Horizons (var 
 discounting step (var clv_discount_step_days) are given in days and converted to the fitted time unit; the
 yearly discount rate is the var clv_annual_discount_rate. A customer first seen on the observation end day
 (T = 0) is scored as a brand-new customer: T = MIN_AGE, the limit T -> 0 of the formulas (which need T > 0).
-When the current data did not identify the models (a recorded not_identified_reason) the table is empty.
+When the current data did not identify the models (a recorded not_identified_reason) the table is empty; the
+fit of these same rows validated the summaries, so the kernels here do not refuse them. A repeat customer whose
+repeat purchases total $0.00 (left out of the Gamma-Gamma fit) gets the Gamma-Gamma expectation at m = 0,
+p v / (p x + q - 1): the posterior mean given values below half a cent (numeric.gamma_gamma).
 """
 
 import json
