@@ -33,10 +33,8 @@ from psycopg import sql
 from elt.bootstrap import apply_bootstrap
 from elt.connection import connect
 from elt.project import ProjectPaths
-from elt.warehouse import Warehouse
 from elt.warehouse_target import WarehouseTarget
 from tests.conftest import drop_warehouse_database
-from tests.dbt.conftest import exported
 from tests.elt.test_cli import run_elt
 
 with warnings.catch_warnings():
@@ -65,27 +63,13 @@ class Cdnow:
     repo_paths: ProjectPaths
 
     def build(self, observation_end: str) -> None:
-        """``dbt build`` of the customer-value models at ``observation_end`` in weeks; fail with the failing nodes."""
-        from dbt.cli.main import dbtRunner
-
+        """``elt transform`` of the customer-value models at ``observation_end`` in weeks (unit tests included)."""
         variables = json.dumps({"clv_time_unit": "week", "clv_observation_end": observation_end})
-        location = [
-            "--project-dir",
-            str(self.repo_paths.dbt_project_dir),
-            "--profiles-dir",
-            str(self.repo_paths.profiles_dir),
-        ]
-        args = ["build", "--select", MODELS, "--indirect-selection", "cautious", "--vars", variables]
-        # the models' YAML unit tests run with the project's default vars (day units), not these
-        args += ["--exclude-resource-type", "unit_test", *location]
-        with exported(self.environment):
-            result = dbtRunner().invoke(args)
-        failures = [
-            f"{r.node.unique_id}: {r.status}: {r.message}"
-            for r in (result.result.results if result.result else [])
-            if str(r.status) not in ("success", "pass")
-        ]
-        assert result.success and not failures, f"dbt build at {observation_end} failed: {failures or result.exception}"
+        built = run_elt("transform", "--vars", variables, "--select", MODELS, env=self.environment, timeout=900)
+        assert built.returncode == 0, (
+            f"elt transform at {observation_end} failed:\n{built.stdout[-6000:]}{built.stderr}"
+        )
+        assert "ERROR=0" in built.stdout and "SKIP=0" in built.stdout
 
 
 def read_log(name: str) -> pd.DataFrame:
@@ -129,22 +113,17 @@ def loaded_cdnow(name: str, server_admin, repo_paths, folder: Path) -> Iterator[
         log = read_log(name)
         landing = folder / "landing"
         write_drops(name, log, landing)
-        loaded = run_elt(
-            "load",
-            "transactions",
-            env={
-                "WAREHOUSE_URL": target.url(),
-                "ELT_HOME": str(folder / "home"),
-                "DLT_DATA_DIR": str(folder / "dlt-data"),
-                "SOURCES__TRANSACTIONS__BUCKET_URL": str(landing),
-            },
-        )
+        environment = {
+            "WAREHOUSE_URL": target.url(),
+            "ELT_HOME": str(folder / "home"),
+            "DLT_DATA_DIR": str(folder / "dlt-data"),
+            "SOURCES__TRANSACTIONS__BUCKET_URL": str(landing),
+        }
+        loaded = run_elt("load", "transactions", env=environment)
         assert loaded.returncode == 0, loaded.stderr
         with connect(target) as conn:
             assert conn.execute("select count(*) from raw_transactions.transactions").fetchone()[0] == len(log)
             assert conn.execute("select count(*) from raw_transactions.rejected_rows").fetchone()[0] == 0
-        with exported({"WAREHOUSE_URL": target.url()}):
-            environment = {**Warehouse.resolve(repo_paths).environment(), "WAREHOUSE_URL": target.url()}
         yield Cdnow(name, target, log, environment, repo_paths)
     finally:
         drop_warehouse_database(server_admin, target)

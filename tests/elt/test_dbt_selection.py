@@ -38,6 +38,8 @@ def test_flags_reach_the_build_and_the_freshness_check():
         "dim_users",
         "--exclude",
         "fct_cohort_retention",
+        "--indirect-selection",
+        "buildable",
         "--full-refresh",
     ]
     # freshness has no full refresh; the sources left out are added to the user's exclusions
@@ -53,12 +55,27 @@ def test_flags_reach_the_build_and_the_freshness_check():
 
 
 def test_selector_is_passed_on():
-    assert _selection("--selector", "daily").build_args() == ["--selector", "daily"]
+    assert _selection("--selector", "daily").build_args() == [
+        "--selector",
+        "daily",
+        "--indirect-selection",
+        "buildable",
+    ]
     assert _selection("--selector", "daily").freshness_args(["source:neows.lookups"]) == [
         "--selector",
         "daily",
         "--exclude",
         "source:neows.lookups",
+    ]
+
+
+def test_indirect_selection_given_is_kept():
+    # without a selection every test runs: no indirect selection is added
+    assert _selection("--indirect-selection", "cautious", "-s", "dim_users").build_args() == [
+        "--select",
+        "dim_users",
+        "--indirect-selection",
+        "cautious",
     ]
 
 
