@@ -18,8 +18,9 @@ from elt.connection import server_version
 from elt.dbt_invocation import DbtSession
 from elt.dbt_selection import DbtSelection, add_selection_arguments
 from elt.demo_data import demo_generator, describe
+from elt.error_chain import describe_causes
 from elt.errors import EltError
-from elt.pipeline_runs import PipelineRun, RunCounts, count_rows, first_line
+from elt.pipeline_runs import PipelineRun, RunCounts, count_rows
 from elt.pipelines import describe_load, discover_pipelines, extracted_rows, load_entry_point, select_pipelines
 from elt.project import ProjectPaths
 from elt.source_availability import sources_to_skip
@@ -317,7 +318,11 @@ def _run_pipelines(warehouse: Warehouse, wanted: list[str]) -> dict[str, RunCoun
             raise
         except Exception as exc:
             outcomes[name] = None
-            print(f"   FAILED: {first_line(exc)}", file=sys.stderr, flush=True)
+            outermost, *causes = describe_causes(exc)
+            print(f"   FAILED: {outermost}", file=sys.stderr)
+            for cause in causes:
+                print(f"     {cause}", file=sys.stderr)
+            sys.stderr.flush()
             continue
         print(describe_load(per_table), flush=True)
     return outcomes

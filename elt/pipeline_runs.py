@@ -16,6 +16,7 @@ from types import TracebackType
 import psycopg
 
 from elt.connection import connect
+from elt.error_chain import describe_causes
 from elt.errors import EltError
 from elt.warehouse_target import WarehouseTarget
 
@@ -86,7 +87,7 @@ class PipelineRun:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None) -> None:
         if error is not None:
-            self._finish("failed", None, first_line(error))
+            self._finish("failed", None, "\n".join(describe_causes(error)))
         if self._conn is not None:
             self._conn.close()
 
@@ -104,9 +105,3 @@ class PipelineRun:
                 self.run_id,
             ),
         )
-
-
-def first_line(error: BaseException) -> str:
-    """The first non-empty line of an exception's message (dlt's messages run over many lines)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__

@@ -45,6 +45,7 @@ def app_db_source(
         updated_between: Backfill: re-read only rows with ``updated_at`` in ``[start, end)``; the incremental
             state is left as it is, and hard deletes are not reconciled.
     """
+    _require_tables(credentials, tables)
     copies = [
         sql_table(
             credentials=credentials,
@@ -61,6 +62,20 @@ def app_db_source(
     if updated_between is not None:
         return copies
     return [*copies, deleted_keys(credentials, tuple(tables), reconcile_interval_hours)]
+
+
+def _require_tables(credentials: str, tables: Sequence[str]) -> None:
+    """Fail with the database and the missing tables named (dlt's reflection says only the table name)."""
+    engine = sa.create_engine(credentials)
+    try:
+        present = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    missing = [table for table in tables if table not in present]
+    if missing:
+        where = sa.engine.make_url(credentials).render_as_string(hide_password=True)
+        found = ", ".join(sorted(present)) or "none"
+        raise LookupError(f"the application database {where} has no table(s) {', '.join(missing)} (tables: {found})")
 
 
 def _cursor(lookback_seconds: int, updated_between: tuple[datetime, datetime] | None) -> dlt.sources.incremental:

@@ -37,7 +37,10 @@ class Landing:
 
     def __init__(self, bucket_url: str, storage_options: dict[str, Any] | None = None) -> None:
         self.bucket_url = resolve_local(bucket_url)
-        self.fs, root = fsspec.core.url_to_fs(self.bucket_url, **(storage_options or {}))
+        try:
+            self.fs, root = fsspec.core.url_to_fs(self.bucket_url, **(storage_options or {}))
+        except (ValueError, ImportError, OSError) as exc:
+            raise FileNotFoundError(f"cannot open the landing area {self.bucket_url}: {exc}") from exc
         self.root = root.rstrip("/")
 
     def files(self) -> list[DropFile]:
