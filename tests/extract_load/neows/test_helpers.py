@@ -148,13 +148,16 @@ def test_values_that_do_not_fit_their_declared_type_are_quarantined_before_dlt_s
     objects[2]["close_approach_data"][0]["epoch_date_close_approach"] = 1.5
     objects[3]["absolute_magnitude_h"] = 21  # an int in a double column is fine (2022 era)
     rows = feed_rows(document, windows("2015-09-07..2015-09-08")[0], "feed?x")
+    ids = [neo["neo_reference_id"] for neo in objects[:2]]
     assert [r["reason"] for r in rows.rejected] == [
         "absolute_magnitude_h: expected double, got str 'bright'",
+        f"approach of quarantined object {ids[0]} (absolute_magnitude_h: expected double, got str 'bright')",
         "is_sentry_object: expected bool, got str 'no'",
+        f"approach of quarantined object {ids[1]} (is_sentry_object: expected bool, got str 'no')",
         "epoch_date_close_approach: expected bigint, got float 1.5",
     ]
-    assert rows.rejected[2]["position"] == "near_earth_objects.2015-09-07[2].close_approach_data[0]"
-    assert (len(rows.objects), len(rows.approaches)) == (23, 24)
+    assert rows.rejected[4]["position"] == "near_earth_objects.2015-09-07[2].close_approach_data[0]"
+    assert (len(rows.objects), len(rows.approaches)) == (23, 22)  # quarantined objects take their approaches
     assert type_violation({"absolute_magnitude_h": True}, ASTEROID_COLUMNS) == (
         "absolute_magnitude_h: expected double, got bool True"
     )

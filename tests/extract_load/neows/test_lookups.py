@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dlt
-import pytest
 
-import extract_load.neows as neows
 from extract_load.neows.helpers import plan_lookups
 from extract_load.neows.replay import Fault
 from extract_load.neows.settings import RECORDED_DIR
-from tests.extract_load.neows.conftest import RAW, query, raw_checksums
+from tests.extract_load.neows.conftest import RAW, T0, query, raw_checksums
 
 FEED_2015 = {"start_date": "2015-09-07", "end_date": "2015-09-08", "window_days": 1, "lookback_days": 0}
 LOOKUPS = ("lookups",)
 RECORDED_IN_2015_FEED = {"2440012", "3726788", "3727036", "3727639", "3730577"}
 RECORDED = {*RECORDED_IN_2015_FEED, "2000433", "2382406", "3542519", "54049909"}
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The lookups' clock, starting at T0; ``clock.advance(days=...)`` moves it."""
-
-    class Clock:
-        now = T0
-
-        def advance(self, **delta) -> None:
-            self.now += timedelta(**delta)
-
-    instance = Clock()
-    monkeypatch.setattr(neows, "utcnow", lambda: instance.now)
-    return instance
 
 
 def _feed_ids() -> set[str]:
