@@ -5,8 +5,8 @@ the watch list's lookups: every raw table in the shape dlt gives real responses)
 synthetic asteroids are written into ``raw_neows.lookups`` as copies of a real lookup row (ids of nine digits,
 orbital elements varied), each with 30 approaches in ``raw_neows.lookup_close_approaches`` copied from a real
 approach row (dates, bodies and distances varied: 10 of the 30 to Earth); the previous size's synthetic rows
-are deleted first, and the tables analyzed, as dlt's loads leave them. ``dbt run`` of every model from the NeoWs
-staging down (``path:models/staging/neows+``: staging views, intermediate views, the marts and the
+are deleted first, and the tables analyzed (as autovacuum soon would after a load). ``dbt run`` of every
+model from the NeoWs staging down (``path:models/staging/neows+``: staging views, intermediate views, the marts and the
 ``asteroid_earth_moid`` Python model) runs as a command in a child process, one node at a time (threads 1:
 parallel nodes would slow each other down and their sum would not be the work), twice per size.
 
