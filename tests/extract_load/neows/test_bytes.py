@@ -102,6 +102,18 @@ def test_a_complete_but_unreadable_body_is_not_retried(replay, tmp_path, body, c
     assert len(replay.requests) == 1
 
 
+def test_a_declared_charset_is_used_before_utf8_and_windows_1252(replay, tmp_path):
+    # ISO-8859-7 reads 0xC1 0xE8 as Greek; UTF-8 cannot, and Windows-1252 would give "Áè"
+    document = json.loads(_recorded(AFTER))
+    document["name"] = "(Αθήνα)"
+    folder = _write(tmp_path / "greek", AFTER, json.dumps(document, ensure_ascii=False).encode("iso-8859-7"))
+    headers = {"headers": {"Content-Type": "application/json; charset=ISO-8859-7"}}
+    (folder / f"neo_{AFTER}.headers.json").write_text(json.dumps(headers))
+    replay.layer(folder)
+    fetched = _client(replay).fetch(f"neo/{AFTER}")
+    assert (fetched.document["name"], fetched.decoding) == ("(Αθήνα)", "declared:iso-8859-7")
+
+
 def test_a_body_shorter_than_its_content_length_is_retried(replay):
     replay.inject(Fault("truncate", keep_fraction=0.5, path=f"/neo/{APOLLO}"))
     assert _client(replay).fetch(f"neo/{APOLLO}").document["neo_reference_id"] == APOLLO
