@@ -15,9 +15,10 @@ Tables (all merged, so reruns and overlapping windows leave the same rows):
 
 State and atomicity: the feed's coverage and the browse's next page live in dlt's resource state, which
 dlt saves in the same load package as the rows. dlt extracts everything before it loads, so a request that
-fails for good aborts the extract: nothing is loaded and the state does not move. Running out of rate
-limit (``X-RateLimit-Remaining`` at the floor) is not a failure: the run loads what it fetched and the
-next run resumes there. ``dlt.sources.incremental`` is not used because the cursor is the request
+fails for good aborts the extract: nothing is loaded and the state does not move. The exception is a
+lookup whose complete body cannot be decoded or parsed: it is quarantined for its id and the run goes on.
+Running out of rate limit (``X-RateLimit-Remaining`` at the floor) is not a failure: the run loads what it
+fetched and the next run resumes there. ``dlt.sources.incremental`` is not used because the cursor is the request
 window, not a field of the rows, and it switches its lag off whenever an end value is set.
 """
 
