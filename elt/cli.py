@@ -21,7 +21,15 @@ from elt.demo_data import demo_generator, describe
 from elt.error_chain import describe_causes
 from elt.errors import EltError
 from elt.pipeline_runs import PipelineRun, RunCounts, count_rows
-from elt.pipelines import describe_load, discover_pipelines, extracted_rows, load_entry_point, select_pipelines
+from elt.pipelines import (
+    collapsed_rows,
+    describe_load,
+    discover_pipelines,
+    extracted_rows,
+    landed_rows,
+    load_entry_point,
+    select_pipelines,
+)
 from elt.project import ProjectPaths
 from elt.source_availability import sources_to_skip
 from elt.source_reset import incremental_models_downstream, reset_source
@@ -186,12 +194,13 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     backfill = load_entry_point(script, "backfill")
     with PipelineRun(warehouse.target, args.source) as run:
         try:
-            per_table = extracted_rows(backfill(args.start, args.end, args.files))
+            result = backfill(args.start, args.end, args.files)
         except ValueError as exc:
             raise EltError(str(exc)) from None
-        counts = count_rows(per_table)
+        per_table, collapsed = extracted_rows(result), collapsed_rows(result)
+        counts = count_rows(per_table, landed_rows(result), collapsed)
         run.succeeded(counts)
-    print(describe_load(per_table))
+    print(describe_load(per_table, collapsed))
     return 3 if counts.rejected else 0
 
 
@@ -311,8 +320,9 @@ def _run_pipelines(warehouse: Warehouse, wanted: list[str]) -> dict[str, RunCoun
         print(f"-- {name}", flush=True)
         try:
             with PipelineRun(warehouse.target, name) as run:
-                per_table = extracted_rows(load_entry_point(script)())
-                outcomes[name] = count_rows(per_table)
+                result = load_entry_point(script)()
+                per_table, collapsed = extracted_rows(result), collapsed_rows(result)
+                outcomes[name] = count_rows(per_table, landed_rows(result), collapsed)
                 run.succeeded(outcomes[name])
         except EltError:
             raise
@@ -324,7 +334,7 @@ def _run_pipelines(warehouse: Warehouse, wanted: list[str]) -> dict[str, RunCoun
                 print(f"     {cause}", file=sys.stderr)
             sys.stderr.flush()
             continue
-        print(describe_load(per_table), flush=True)
+        print(describe_load(per_table, collapsed), flush=True)
     return outcomes
 
 

@@ -21,16 +21,29 @@ from elt.errors import EltError
 from elt.warehouse_target import WarehouseTarget
 
 LOCK_NAMESPACE = "elt.pipeline"
-QUARANTINE_TABLE = "rejected_rows"
+QUARANTINE_PREFIX = "rejected_"
+"""Every source's quarantine tables are named ``rejected_<what>`` (``raw_transactions.rejected_rows``,
+``raw_neows.rejected_records``): their rows count as rejected, not as extracted or loaded."""
+
+
+def is_quarantine_table(table: str) -> bool:
+    """True for a source's quarantine table (named ``rejected_...``)."""
+    return table.startswith(QUARANTINE_PREFIX)
 
 
 @dataclass(frozen=True)
 class RunCounts:
-    """Rows a run extracted (quarantine excluded), loaded and rejected."""
+    """Rows a run extracted and loaded (quarantine excluded), rejected, and collapsed as duplicates.
+
+    ``loaded`` is measured in the warehouse (rows carrying the run's load ids, plus direct writes), so rows
+    a merge collapsed show as ``extracted - loaded``; ``collapsed`` counts duplicates a source dropped by
+    its own documented rule before loading.
+    """
 
     extracted: int
     loaded: int
     rejected: int
+    collapsed: int = 0
 
     @property
     def status(self) -> str:
@@ -38,11 +51,17 @@ class RunCounts:
         return "partial" if self.rejected else "success"
 
 
-def count_rows(per_table: dict[str, int]) -> RunCounts:
-    """Counts of a finished run from its rows per table (``rejected_rows`` tables hold the rejects)."""
-    rejected = sum(rows for table, rows in per_table.items() if table == QUARANTINE_TABLE)
-    extracted = sum(per_table.values()) - rejected
-    return RunCounts(extracted=extracted, loaded=extracted, rejected=rejected)
+def count_rows(
+    extracted: dict[str, int], landed: dict[str, int] | None = None, collapsed: dict[str, int] | None = None
+) -> RunCounts:
+    """Counts of a finished run from its rows per table: extracted, landed (default: as extracted), collapsed."""
+    landed = extracted if landed is None else landed
+    return RunCounts(
+        extracted=sum(rows for table, rows in extracted.items() if not is_quarantine_table(table)),
+        loaded=sum(rows for table, rows in landed.items() if not is_quarantine_table(table)),
+        rejected=sum(rows for table, rows in extracted.items() if is_quarantine_table(table)),
+        collapsed=sum((collapsed or {}).values()),
+    )
 
 
 class PipelineRun:
@@ -95,12 +114,13 @@ class PipelineRun:
         assert self._conn is not None
         self._conn.execute(
             "update raw_ops.pipeline_runs set status = %s, finished_at = now(), rows_extracted = %s, "
-            "rows_loaded = %s, rows_rejected = %s, error = %s where run_id = %s",
+            "rows_loaded = %s, rows_rejected = %s, rows_collapsed = %s, error = %s where run_id = %s",
             (
                 status,
                 counts.extracted if counts else None,
                 counts.loaded if counts else None,
                 counts.rejected if counts else None,
+                counts.collapsed if counts else None,
                 error,
                 self.run_id,
             ),

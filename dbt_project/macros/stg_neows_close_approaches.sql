@@ -11,14 +11,12 @@ source as (
     select * from {{ relation_or_empty(raw_relation) }}
 ),
 
+-- distinct on, not a row_number() filter: the planner estimates its rows from the key's statistics (it took
+-- one row out of a rank filter, and the marts above were planned as nested loops: quadratic in approaches)
 deduplicated as (
-    select
-        *,
-        row_number() over (
-            partition by neo_reference_id, close_approach_date, orbiting_body
-            order by _dlt_load_id desc
-        ) as version_rank
+    select distinct on (neo_reference_id, close_approach_date, orbiting_body) *
     from source
+    order by neo_reference_id asc, close_approach_date asc, orbiting_body asc, _dlt_load_id desc
 ),
 
 renamed as (
@@ -43,7 +41,6 @@ renamed as (
         {{ dlt_loaded_at() }} as loaded_at
 
     from deduplicated
-    where version_rank = 1
 )
 
 select * from renamed

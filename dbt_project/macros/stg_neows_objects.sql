@@ -10,14 +10,11 @@ source as (
     select * from {{ relation_or_empty(raw_relation) }}
 ),
 
+-- distinct on, not a row_number() filter: the planner estimates its rows from the key's statistics
 deduplicated as (
-    select
-        *,
-        row_number() over (
-            partition by neo_reference_id
-            order by _dlt_load_id desc
-        ) as version_rank
+    select distinct on (neo_reference_id) *
     from source
+    order by neo_reference_id asc, _dlt_load_id desc
 ),
 
 renamed as (
@@ -80,7 +77,6 @@ renamed as (
         {{ dlt_loaded_at() }} as loaded_at
 
     from deduplicated
-    where version_rank = 1
 )
 
 select * from renamed

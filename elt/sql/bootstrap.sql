@@ -56,6 +56,8 @@ begin
         host text not null,
         pid integer not null
     );
+    -- duplicates a source collapsed by its own rule before loading (added after the first release)
+    alter table raw_ops.pipeline_runs add column if not exists rows_collapsed bigint;
     execute format('alter table raw_ops.pipeline_runs owner to %I', loader);
     execute format('grant usage on schema raw_ops to %I', transformer);
     execute format('grant select on raw_ops.pipeline_runs to %I', transformer);

@@ -9,14 +9,16 @@ Tables (all merged, so reruns and overlapping windows leave the same rows):
   replaces every approach stored for its dates, so a revised response leaves no stale approach behind.
 - ``browse_asteroids`` / ``browse_close_approaches``: browse objects with their orbital elements, and
   their full approach lists (replaced whole per object: ``neo_reference_id`` is the merge key).
-- ``rejected_records``: objects or approaches that cannot be keyed or hold a value of the wrong type, with
-  request, position, reason and payload.
+- ``rejected_records``: objects or approaches that cannot be keyed or hold a value of the wrong type (an
+  object's approaches go with it), and lookup bodies that cannot be decoded or parsed, with request,
+  position, reason and payload.
 
 State and atomicity: the feed's coverage and the browse's next page live in dlt's resource state, which
 dlt saves in the same load package as the rows. dlt extracts everything before it loads, so a request that
-fails for good aborts the extract: nothing is loaded and the state does not move. Running out of rate
-limit (``X-RateLimit-Remaining`` at the floor) is not a failure: the run loads what it fetched and the
-next run resumes there. ``dlt.sources.incremental`` is not used because the cursor is the request
+fails for good aborts the extract: nothing is loaded and the state does not move. The exception is a
+lookup whose complete body cannot be decoded or parsed: it is quarantined for its id and the run goes on.
+Running out of rate limit (``X-RateLimit-Remaining`` at the floor) is not a failure: the run loads what it
+fetched and the next run resumes there. ``dlt.sources.incremental`` is not used because the cursor is the request
 window, not a field of the rows, and it switches its lag off whenever an end value is set.
 """
 
@@ -33,7 +35,9 @@ import dlt
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
+from extract_load.common.metrics import COLLAPSED_ROWS_METRIC
 from extract_load.neows.client import (
+    NeoWsBodyError,
     NeoWsClient,
     NeoWsNotFoundError,
     NeoWsRateLimitedError,
@@ -52,6 +56,8 @@ from extract_load.neows.helpers import (
     parse_day,
     plan_lookups,
     plan_windows,
+    read_id_file,
+    rejected_record,
 )
 from extract_load.neows.replay import ReplayServer
 from extract_load.neows.settings import (
@@ -69,6 +75,7 @@ from extract_load.neows.settings import (
     LOOKUP_COVERED_BY_BROWSE,
     LOOKUP_FOUND,
     LOOKUP_NOT_FOUND,
+    LOOKUP_REJECTED,
     LOOKUP_STATUS,
     LOOKUP_STATUS_COLUMNS,
     LOOKUPS,
@@ -119,6 +126,7 @@ def neows_source(
     lookup_max_age_days: float = 30.0,
     lookup_not_found_retry_days: float = 90.0,
     lookup_ids: list[str] | None = None,
+    lookup_ids_file: str | None = None,
 ) -> Sequence[DltResource]:
     """The NeoWs feed and browse resources. Every argument comes from ``[sources.neows]`` (see README.md).
 
@@ -152,6 +160,8 @@ def neows_source(
         lookup_not_found_retry_days: an id that answered 404 is asked again only after this many days.
         lookup_ids: ids to look up besides those seen in the feed and browse (a watch list; its new ids
             are looked up before the others).
+        lookup_ids_file: a file of more watch-list ids, one per line (``#`` comments and blank lines
+            ignored), for lists too long for an environment variable; relative to the working directory.
 
     Returns:
         The ``feed``, ``browse`` and ``lookups`` resources.
@@ -179,6 +189,7 @@ def neows_source(
         raise ValueError("browse_page_size must be >= 1, browse_start_page and browse_max_pages >= 0")
     if lookup_budget < 0 or lookup_max_age_days < 0 or lookup_not_found_retry_days < 0:
         raise ValueError("lookup_budget, lookup_max_age_days and lookup_not_found_retry_days must not be negative")
+    watch = [str(neo_id) for neo_id in lookup_ids or []] + (read_id_file(lookup_ids_file) if lookup_ids_file else [])
     siblings = _Siblings()
     return (
         _feed_resource(client, start, end, window_days, lookback_days, refetch, siblings),
@@ -189,7 +200,7 @@ def neows_source(
             budget=lookup_budget,
             max_age_days=lookup_max_age_days,
             not_found_retry_days=lookup_not_found_retry_days,
-            extra_ids=[str(neo_id) for neo_id in lookup_ids or []],
+            extra_ids=list(dict.fromkeys(watch)),
         ),
     )
 
@@ -269,11 +280,12 @@ def _feed_resource(
         for window in plan_windows(start, end, window_days, lookback_days, coverage, refetch=refetch):
             params = {"start_date": window[0].isoformat(), "end_date": window[1].isoformat()}
             try:
-                document = client.get("feed", params)
+                fetched = client.fetch("feed", params)
             except RateLimitBudgetExhaustedError as exc:
                 logger.warning("%s: feed stops before %s..%s, the next run resumes there", exc, *window)
                 break
-            rows = feed_rows(document, window, _request("feed", params))
+            rows = feed_rows(fetched.document, window, _request("feed", params), fetched.decoding)
+            _count_collapsed(rows, CLOSE_APPROACHES)
             yield from _approaches_and_rejects(rows, CLOSE_APPROACHES)
             asteroids.update((row["neo_reference_id"], row) for row in rows.objects)
             coverage = merge_intervals([*coverage, window])
@@ -307,12 +319,13 @@ def _browse_resource(
         for _ in range(max_pages):
             params = {"page": page, "size": page_size}
             try:
-                document = client.get("neo/browse", params)
+                fetched = client.fetch("neo/browse", params)
             except RateLimitBudgetExhaustedError as exc:
                 logger.warning("%s: browse stops before page %d, the next run resumes there", exc, page)
                 break
             request = _request("neo/browse", params)
-            rows, meta = browse_rows(document, request)
+            rows, meta = browse_rows(fetched.document, request, fetched.decoding)
+            _count_collapsed(rows, BROWSE_CLOSE_APPROACHES)
             if isinstance(meta.get("number"), int) and meta["number"] != page:
                 raise ValueError(f"{request}: the API answered page {meta['number']} for page {page}")
             yield from _approaches_and_rejects(Rows(rejected=rows.rejected), BROWSE_CLOSE_APPROACHES)
@@ -362,7 +375,9 @@ def _lookups_resource(
         by ``browse`` now, and looked up only if no browse page delivers it again within ``max_age_days``.
         Resource state: ``pending`` (ids seen and never looked up) and ``checked`` (``{id: [status,
         checked_at]}``). Both move only with a load, so a run stopped by its budget or the rate limit resumes
-        with the ids it did not reach.
+        with the ids it did not reach. A response that is quarantined (a complete body that cannot be
+        decoded or parsed, or an object with a value of the wrong type) is a permanent error for its id
+        only: status ``rejected`` with the reason, asked again after ``max_age_days`` like a found one.
         """
         for _ in range(2):  # let every selected sibling start (round robin: one poll each per cycle)
             yield None
@@ -385,19 +400,28 @@ def _lookups_resource(
                 break
             request = _request(f"neo/{neo_id}", {})
             try:
-                document = client.get(f"neo/{neo_id}")
+                fetched = client.fetch(f"neo/{neo_id}")
             except NeoWsNotFoundError:
                 statuses.append(_status(neo_id, LOOKUP_NOT_FOUND, 404, now))
+            except NeoWsBodyError as exc:
+                logger.warning("%s: quarantined, the lookups go on", exc)
+                yield dlt.mark.with_table_name([_body_rejected(request, exc)], REJECTED_RECORDS)
+                statuses.append(_status(neo_id, LOOKUP_REJECTED, 200, now, exc.cause))
             except (RateLimitBudgetExhaustedError, NeoWsRateLimitedError) as exc:
                 stopped = str(exc).splitlines()[0]
                 break
             else:
-                rows = lookup_rows(document, neo_id, request, now)
+                rows = lookup_rows(fetched.document, neo_id, request, now, fetched.decoding)
+                _count_collapsed(rows, LOOKUP_CLOSE_APPROACHES)
                 objects.extend(rows.objects)
                 approaches.extend(rows.approaches)
                 if rows.rejected:
                     yield dlt.mark.with_table_name(rows.rejected, REJECTED_RECORDS)
-                statuses.append(_status(neo_id, LOOKUP_FOUND, 200, now))
+                if rows.objects:
+                    statuses.append(_status(neo_id, LOOKUP_FOUND, 200, now))
+                else:
+                    reason = next(record["reason"] for record in rows.rejected if record["position"] == "$")
+                    statuses.append(_status(neo_id, LOOKUP_REJECTED, 200, now, reason))
             checked[neo_id] = [statuses[-1]["status"], now.isoformat()]
             pending.discard(neo_id)
         state["pending"] = sorted(pending - set(checked), key=lambda neo_id: (len(neo_id), neo_id))
@@ -418,8 +442,27 @@ def _lookups_resource(
     return _with_rejected_table(lookups)
 
 
-def _status(neo_id: str, status: str, http_status: int, now: datetime) -> dict[str, Any]:
-    return {"neo_reference_id": neo_id, "status": status, "http_status": http_status, "checked_at": now}
+def _status(neo_id: str, status: str, http_status: int, now: datetime, reason: str | None = None) -> dict[str, Any]:
+    return {
+        "neo_reference_id": neo_id,
+        "status": status,
+        "http_status": http_status,
+        "reason": reason,
+        "checked_at": now,
+    }
+
+
+def _body_rejected(request: str, error: NeoWsBodyError) -> dict[str, Any]:
+    """The quarantine row of a body that cannot be decoded or parsed: its size, digest and an excerpt."""
+    payload = {"body_bytes": error.body_bytes, "body_sha256": error.body_sha256, "excerpt": error.excerpt}
+    return rejected_record(request, "$", error.cause, payload)
+
+
+def _count_collapsed(rows: Rows, table: str) -> None:
+    """Add a response's collapsed duplicate approaches to the resource's ``rows_collapsed`` metric."""
+    if rows.collapsed:
+        collapsed = dlt.current.resource_metrics().setdefault(COLLAPSED_ROWS_METRIC, {})
+        collapsed[table] = collapsed.get(table, 0) + rows.collapsed
 
 
 def _approaches_and_rejects(rows: Rows, approaches_table: str) -> Iterator[Any]:

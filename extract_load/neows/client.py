@@ -10,8 +10,13 @@ Behaviour, in the order a request meets it:
 - **Rate limit**: ``X-RateLimit-Remaining`` is read from every response. When it is at or below
   ``min_rate_limit_remaining`` the next request raises :class:`RateLimitBudgetExhaustedError` instead of being
   sent, so callers can stop cleanly and resume on the next run.
-- **Retries**: 429, 5xx, timeouts, connection resets, truncated bodies and a 200 whose body is HTML or
-  not JSON are retried, up to ``max_attempts`` attempts in all. The wait is the response's
+- **Bytes**: a 200's body is decoded by the ``charset`` its ``Content-Type`` declares, else as UTF-8, else
+  as Windows-1252 (archives of NeoWs responses hold both; the decoding used is returned with the document).
+  A body shorter than its ``Content-Length``, or whose JSON ends before the document does, is truncated
+  (retried). A complete body that no decoding reads, or that is not a JSON object, raises
+  :class:`NeoWsBodyError` at once: the same bytes would come back on every attempt.
+- **Retries**: 429, 5xx, timeouts, connection resets, truncated bodies and a 200 whose body is HTML are
+  retried, up to ``max_attempts`` attempts in all. The wait is the response's
   ``Retry-After`` when it has one (a wait longer than ``max_retry_after`` gives up at once), else capped
   exponential backoff ``min(cap, base * 2**(n-1))`` scaled by a jitter factor in [0.5, 1) drawn from a
   ``random.Random(jitter_seed)``, so a run's waits are reproducible. Other 4xx are not retried; 404 raises
@@ -21,6 +26,7 @@ Behaviour, in the order a request meets it:
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import logging
 import random
@@ -45,6 +51,24 @@ class NeoWsError(RuntimeError):
 
 class NeoWsNotFoundError(NeoWsError):
     """The API (or the replay server) answered 404 for this request."""
+
+
+class NeoWsBodyError(NeoWsError):
+    """A complete 200 body that cannot be decoded or is not a JSON object: permanent for this request.
+
+    Attributes:
+        cause: what is wrong with the body (the message without the request).
+        body_bytes: size of the body.
+        body_sha256: hex SHA-256 of the body (the same bytes give the same digest on a later run).
+        excerpt: up to 200 characters around the failure, undecodable bytes replaced.
+    """
+
+    def __init__(self, message: str, cause: str, body: bytes = b"", excerpt: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.body_bytes = len(body)
+        self.body_sha256 = hashlib.sha256(body).hexdigest()
+        self.excerpt = excerpt
 
 
 class RateLimitBudgetExhaustedError(NeoWsError):
@@ -85,6 +109,17 @@ class ClientStats:
     rate_limit_remaining: int | None = None
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A JSON object the API answered, and how its body was decoded.
+
+    ``decoding`` is ``declared:<charset>``, ``utf-8`` or ``fallback:windows-1252``.
+    """
+
+    document: dict[str, Any]
+    decoding: str
+
+
 @dataclass
 class _Failure:
     reason: str
@@ -92,6 +127,46 @@ class _Failure:
     retry_after: float | None = None
     not_found: bool = False
     rate_limited: bool = False
+    body: bytes | None = None
+    excerpt: str = ""
+
+
+FALLBACK_ENCODING = "windows-1252"
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
+
+
+class BodyDecodeError(ValueError):
+    """No decoding (declared charset, UTF-8, Windows-1252) reads the body."""
+
+    def __init__(self, message: str, excerpt: str) -> None:
+        super().__init__(message)
+        self.excerpt = excerpt
+
+
+def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
+    """The text of a body and the decoding used: the declared charset, else UTF-8, else Windows-1252.
+
+    Returns:
+        ``(text, decoding)``: ``decoding`` is ``declared:<charset>``, ``utf-8`` or ``fallback:windows-1252``.
+
+    Raises:
+        BodyDecodeError: every decoding fails (each one's first bad byte is named).
+    """
+    declared = _CHARSET.search(content_type or "")
+    tries: list[tuple[str, str]] = []
+    if declared:
+        tries.append((declared.group(1).lower(), f"declared:{declared.group(1).lower()}"))
+    tries += [("utf-8", "utf-8"), (FALLBACK_ENCODING, f"fallback:{FALLBACK_ENCODING}")]
+    causes = []
+    for codec, decoding in tries:
+        try:
+            return body.decode(codec), decoding
+        except LookupError:
+            causes.append(f"unknown charset {codec!r}")
+        except UnicodeDecodeError as exc:
+            causes.append(f"{codec}: byte 0x{body[exc.start]:02x} at offset {exc.start}")
+    first_bad = body.decode("utf-8", errors="replace")
+    raise BodyDecodeError("undecodable body (" + "; ".join(causes) + ")", first_bad[:200])
 
 
 def redact(text: str, secret: str | None = None) -> str:
@@ -193,18 +268,23 @@ class NeoWsClient:
         return f"NeoWsClient(base_url={self.base_url!r}, api_key=<redacted>)"
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """GET ``base_url/path?params`` and return the JSON object, retrying transient failures.
+        """GET ``base_url/path?params`` and return the JSON object (see :meth:`fetch`)."""
+        return self.fetch(path, params).document
+
+    def fetch(self, path: str, params: Mapping[str, Any] | None = None) -> Fetched:
+        """GET ``base_url/path?params``: the JSON object and its body's decoding, retrying transient failures.
 
         Args:
             path: endpoint below the base URL, e.g. ``"feed"`` or ``"neo/browse"``.
             params: query parameters (never the API key: the client adds it).
 
         Returns:
-            The parsed JSON object, with the API key scrubbed from every string.
+            The parsed JSON object, with the API key scrubbed from every string, and the decoding used.
 
         Raises:
             RateLimitBudgetExhaustedError: the rate-limit floor was reached before a request.
             NeoWsNotFoundError: the endpoint answered 404.
+            NeoWsBodyError: a complete body that cannot be decoded or is not a JSON object (not retried).
             NeoWsError: a non-retryable answer, or every attempt failed.
         """
         query = {key: str(value) for key, value in (params or {}).items()}
@@ -215,9 +295,9 @@ class NeoWsClient:
         for attempt in range(1, self.policy.max_attempts + 1):
             self._check_budget(described)
             attempts = attempt
-            document, failure = self._attempt(path, query)
+            fetched, failure = self._attempt(path, query)
             if failure is None:
-                return document
+                return fetched
             causes.append(f"attempt {attempt}: {failure.reason}")
             if not failure.retryable or attempt == self.policy.max_attempts:
                 break
@@ -239,11 +319,15 @@ class NeoWsClient:
             self.stats.waits.append(wait)
             time.sleep(wait)
         assert failure is not None
+        message = f"NeoWs GET {described} failed after {attempts} attempt(s): " + "; ".join(causes)
+        message = redact(message, self._api_key)
+        if failure.body is not None:
+            cause = redact(failure.reason, self._api_key)
+            raise NeoWsBodyError(message, cause, failure.body, redact(failure.excerpt, self._api_key))
         error = (
             NeoWsNotFoundError if failure.not_found else NeoWsRateLimitedError if failure.rate_limited else NeoWsError
         )
-        message = f"NeoWs GET {described} failed after {attempts} attempt(s): " + "; ".join(causes)
-        raise error(redact(message, self._api_key))
+        raise error(message)
 
     def describe(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         """The request as it may be shown: base URL, path and query, without the API key."""
@@ -265,7 +349,7 @@ class NeoWsClient:
         ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempt - 1))
         return ceiling * (0.5 + 0.5 * self._rng.random())
 
-    def _attempt(self, path: str, query: dict[str, str]) -> tuple[dict[str, Any], _Failure | None]:
+    def _attempt(self, path: str, query: dict[str, str]) -> tuple[Fetched | None, _Failure | None]:
         params = dict(query)
         headers = {"Accept": "application/json"}
         if self.api_key_transport == "query":
@@ -283,40 +367,50 @@ class NeoWsClient:
             )
         except requests.Timeout:
             reason = f"timed out (connect {self.policy.connect_timeout:g} s, read {self.policy.read_timeout:g} s)"
-            return {}, _Failure(reason, retryable=True)
+            return None, _Failure(reason, retryable=True)
         except requests.exceptions.ChunkedEncodingError as exc:
-            return {}, _Failure(f"response body cut short: {self._clean(exc)}", retryable=True)
+            return None, _Failure(f"response body cut short: {self._clean(exc)}", retryable=True)
         except requests.ConnectionError as exc:
-            return {}, _Failure(f"connection failed: {self._clean(exc)}", retryable=True)
+            return None, _Failure(f"connection failed: {self._clean(exc)}", retryable=True)
         except requests.RequestException as exc:
-            return {}, _Failure(f"request failed: {self._clean(exc)}", retryable=False)
+            return None, _Failure(f"request failed: {self._clean(exc)}", retryable=False)
         self._read_rate_limit(response)
         return self._interpret(response)
 
-    def _interpret(self, response: requests.Response) -> tuple[dict[str, Any], _Failure | None]:
+    def _interpret(self, response: requests.Response) -> tuple[Fetched | None, _Failure | None]:
         status = response.status_code
         if status != 200:
             snippet = redact(response.text[:200].strip().replace("\n", " "), self._api_key)
             reason = f"HTTP {status} {response.reason}" + (f": {snippet}" if snippet else "")
             if status == 429 or status >= 500:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                return {}, _Failure(reason, retryable=True, retry_after=retry_after, rate_limited=status == 429)
+                return None, _Failure(reason, retryable=True, retry_after=retry_after, rate_limited=status == 429)
             if status in (401, 403):
                 reason += " (is the API key valid? set sources.neows.api_key)"
-            return {}, _Failure(reason, retryable=False, not_found=status == 404)
+            return None, _Failure(reason, retryable=False, not_found=status == 404)
         body = response.content
         content_type = response.headers.get("Content-Type", "")
+        length = response.headers.get("Content-Length", "").strip()
+        if length.isdigit() and not response.headers.get("Content-Encoding") and int(length) != len(body):
+            return None, _Failure(f"response body cut short: {len(body)} of Content-Length {length} bytes", True)
         if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
-            return {}, _Failure(f"HTTP 200 with an HTML body ({content_type or 'no Content-Type'}), not JSON", True)
+            return None, _Failure(f"HTTP 200 with an HTML body ({content_type or 'no Content-Type'}), not JSON", True)
         try:
-            document = json.loads(body)
-        except ValueError as exc:
-            length = response.headers.get("Content-Length", "unknown")
-            reason = f"HTTP 200 with invalid or truncated JSON ({len(body)} bytes, Content-Length {length}): {exc}"
-            return {}, _Failure(reason, retryable=True)
+            text, decoding = decode_body(body, content_type)
+        except BodyDecodeError as exc:
+            return None, _Failure(f"HTTP 200 with an {exc} ({len(body)} bytes)", False, body=body, excerpt=exc.excerpt)
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            where = f"({len(body)} bytes, {decoding}): {exc}"
+            if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):  # ends inside the document
+                return None, _Failure(f"HTTP 200 with truncated JSON {where}", retryable=True)
+            excerpt = text[max(0, exc.pos - 100) : exc.pos + 100]
+            return None, _Failure(f"HTTP 200 with invalid JSON {where}", False, body=body, excerpt=excerpt)
         if not isinstance(document, dict):
-            return {}, _Failure(f"HTTP 200 with a JSON {type(document).__name__}, not an object", retryable=False)
-        return redact_json(document, self._api_key), None
+            reason = f"HTTP 200 with a JSON {type(document).__name__}, not an object"
+            return None, _Failure(reason, retryable=False, body=body, excerpt=text[:200])
+        return Fetched(redact_json(document, self._api_key), decoding), None
 
     def _read_rate_limit(self, response: requests.Response) -> None:
         for header, attribute in (

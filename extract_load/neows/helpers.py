@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from dlt.common.schema.typing import TColumnSchema
@@ -159,11 +160,37 @@ def type_violation(row: dict[str, Any], columns: dict[str, TColumnSchema]) -> st
 
 @dataclass
 class Rows:
-    """Rows mapped from one response: objects, their close approaches, and quarantined records."""
+    """Rows mapped from one response: objects, their close approaches and quarantined records.
+
+    ``collapsed`` counts approaches dropped as duplicates of another (see :func:`collapse_duplicate_approaches`).
+    """
 
     objects: list[dict[str, Any]] = field(default_factory=list)
     approaches: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    collapsed: int = 0
+
+
+def _approach_order(approach: dict[str, Any]) -> tuple[int, str]:
+    epoch = approach.get("epoch_date_close_approach")
+    return (epoch if isinstance(epoch, int) else -(1 << 62), str(approach.get("close_approach_date_full") or ""))
+
+
+def collapse_duplicate_approaches(rows: Rows) -> Rows:
+    """Keep one approach per key ``(neo_reference_id, close_approach_date, orbiting_body)`` of a response.
+
+    NeoWs sometimes lists the same approach twice, minutes apart (two solutions of the same encounter). The
+    rule: the latest time of the approach (``epoch_date_close_approach``) wins, then the latest
+    ``close_approach_date_full``, then the one listed last. ``rows.collapsed`` counts the rows dropped.
+    """
+    kept: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for approach in rows.approaches:
+        key = (approach["neo_reference_id"], approach["close_approach_date"], approach["orbiting_body"])
+        if key not in kept or _approach_order(approach) >= _approach_order(kept[key]):
+            kept[key] = approach
+    rows.collapsed += len(rows.approaches) - len(kept)
+    rows.approaches = list(kept.values())
+    return rows
 
 
 def object_rows(
@@ -173,37 +200,53 @@ def object_rows(
 
     An object without ``neo_reference_id`` (the one key every era has; ``id`` is missing in 2016), an
     approach without its date or orbiting body, or a value that does not fit its declared column type is
-    quarantined with the reason instead (an object's approaches are checked on their own).
+    quarantined with the reason instead. A quarantined object's approaches are quarantined with it (they
+    would point at an asteroid that is not loaded); a good object's approaches are checked on their own.
     """
     if not isinstance(neo, dict) or not isinstance(neo.get("neo_reference_id"), str | int):
-        rows.rejected.append(_rejected(request, position, "object without neo_reference_id", neo))
+        rows.rejected.append(rejected_record(request, position, "object without neo_reference_id", neo))
         return
     neo = dict(neo)
     neo_id = str(neo["neo_reference_id"])
     approaches = neo.pop("close_approach_data", None) or []
     row = flatten({**neo, "neo_reference_id": neo_id})
-    if violation := type_violation(row, columns):
-        rows.rejected.append(_rejected(request, position, violation, neo))
+    object_violation = type_violation(row, columns)
+    if object_violation:
+        rows.rejected.append(rejected_record(request, position, object_violation, neo))
     else:
         rows.objects.append(row)
     for index, approach in enumerate(approaches):
         where = f"{position}.close_approach_data[{index}]"
+        if object_violation:
+            reason = f"approach of quarantined object {neo_id} ({object_violation})"
+            rows.rejected.append(rejected_record(request, where, reason, approach))
+            continue
         if (
             not isinstance(approach, dict)
             or not approach.get("close_approach_date")
             or not approach.get("orbiting_body")
         ):
-            rows.rejected.append(_rejected(request, where, "close approach without date or orbiting_body", approach))
+            rows.rejected.append(
+                rejected_record(request, where, "close approach without date or orbiting_body", approach)
+            )
             continue
         approach_row = {"neo_reference_id": neo_id, **flatten(approach)}
         if violation := type_violation(approach_row, CLOSE_APPROACH_COLUMNS):
-            rows.rejected.append(_rejected(request, where, violation, approach))
+            rows.rejected.append(rejected_record(request, where, violation, approach))
             continue
         rows.approaches.append(approach_row)
 
 
-def feed_rows(document: dict[str, Any], window: Interval, request: str) -> Rows:
+def _decoded_by(rows: Rows, decoding: str) -> Rows:
+    for row in rows.objects:
+        row["response_decoding"] = decoding
+    return collapse_duplicate_approaches(rows)
+
+
+def feed_rows(document: dict[str, Any], window: Interval, request: str, decoding: str = "utf-8") -> Rows:
     """Rows of one feed response, after checking it answers the window asked for.
+
+    Objects keep the ``response_decoding`` of the body; duplicate approaches are collapsed.
 
     Raises:
         FeedResponseError: no ``near_earth_objects`` mapping, a date key outside the window, or an
@@ -228,11 +271,13 @@ def feed_rows(document: dict[str, Any], window: Interval, request: str) -> Rows:
     expected = document.get("element_count")
     if isinstance(expected, int) and expected != count:
         raise FeedResponseError(f"{request}: element_count is {expected} but {count} objects were delivered")
-    return rows
+    return _decoded_by(rows, decoding)
 
 
-def browse_rows(document: dict[str, Any], request: str) -> tuple[Rows, dict[str, Any]]:
+def browse_rows(document: dict[str, Any], request: str, decoding: str = "utf-8") -> tuple[Rows, dict[str, Any]]:
     """Rows of one browse page and its ``page`` object (``number``, ``size``, ``total_pages``...).
+
+    Objects keep the ``response_decoding`` of the body; duplicate approaches are collapsed.
 
     Raises:
         FeedResponseError: no ``near_earth_objects`` list or no ``page`` object.
@@ -244,15 +289,35 @@ def browse_rows(document: dict[str, Any], request: str) -> tuple[Rows, dict[str,
     rows = Rows()
     for index, neo in enumerate(objects):
         object_rows(neo, request, f"near_earth_objects[{index}]", rows, BROWSE_ASTEROID_COLUMNS)
-    return rows, page
+    return _decoded_by(rows, decoding), page
 
 
-def _rejected(request: str, position: str, reason: str, payload: Any) -> dict[str, Any]:
+def rejected_record(request: str, position: str, reason: str, payload: Any) -> dict[str, Any]:
+    """A row of ``rejected_records``: the (key-free) request, the JSON position, why, and what was delivered."""
     return {"request": request, "position": position, "reason": reason, "payload": payload}
 
 
 def _id_order(neo_id: str) -> tuple[int, str]:
     return (int(neo_id), neo_id) if neo_id.isdigit() else (1 << 62, neo_id)
+
+
+def read_id_file(path: str | Path) -> list[str]:
+    """The ids of a watch-list file: one per line, ``#`` starts a comment, blank lines are ignored.
+
+    Raises:
+        ValueError: the file cannot be read, or a line holds more than one word (names the file and line).
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"lookup_ids_file {str(path)!r}: cannot be read: {exc}") from exc
+    ids = []
+    for number, line in enumerate(lines, start=1):
+        words = line.split("#", 1)[0].split()
+        if len(words) > 1:
+            raise ValueError(f"lookup_ids_file {str(path)!r} line {number}: one id per line, got {line.strip()!r}")
+        ids.extend(words)
+    return ids
 
 
 def has_orbital_elements(row: dict[str, Any]) -> bool:
@@ -296,8 +361,12 @@ def plan_lookups(
     return fresh + [neo_id for _, neo_id in sorted(due, key=lambda item: (item[0], _id_order(item[1])))]
 
 
-def lookup_rows(document: dict[str, Any], neo_id: str, request: str, fetched_at: datetime) -> Rows:
+def lookup_rows(
+    document: dict[str, Any], neo_id: str, request: str, fetched_at: datetime, decoding: str = "utf-8"
+) -> Rows:
     """Rows of one ``/neo/{id}`` response (the browse object shape), after checking it is the object asked for.
+
+    The object row keeps ``fetched_at`` and the ``response_decoding`` of the body.
 
     Raises:
         FeedResponseError: the response is about another object.
@@ -309,4 +378,4 @@ def lookup_rows(document: dict[str, Any], neo_id: str, request: str, fetched_at:
     object_rows(document, request, "$", rows, BROWSE_ASTEROID_COLUMNS)
     for row in rows.objects:
         row["fetched_at"] = fetched_at
-    return rows
+    return _decoded_by(rows, decoding)

@@ -13,7 +13,9 @@ file                                            request (below ``/neo/rest/v1``)
 
 Anything else answers 404. Recording folders are layered: the first folder holding a file for a request
 wins, so a test can put a revised copy of one response in front of the recorded ones. Other files
-(``*.headers.json``, alternative versions such as ``neo_<id>_rec<date>.json``) are not served by name.
+(``*.headers.json``, alternative versions such as ``neo_<id>_rec<date>.json``) are not served by name; a
+response's ``<name>.headers.json`` beside it (``{"headers": {...}}``, as recorded) gives its ``Content-Type``
+(e.g. a declared ``charset``), otherwise ``application/json``.
 
 Responses carry api.nasa.gov's header shape, with ``X-RateLimit-Remaining`` counting down from
 ``rate_limit`` per request; once it is used up the server answers 429 ``OVER_RATE_LIMIT`` like the gateway.
@@ -134,6 +136,15 @@ def normalized_query(query: str) -> tuple[tuple[str, str], ...] | None:
     return tuple(sorted(pairs))
 
 
+def recorded_content_type(recorded: Path) -> dict[str, str]:
+    """``{"Content-Type": ...}`` from the recorded headers beside a response (``<stem>.headers.json``), or ``{}``."""
+    sidecar = recorded.with_name(f"{recorded.stem}.headers.json")
+    if not sidecar.is_file():
+        return {}
+    headers = {name.lower(): value for name, value in json.loads(sidecar.read_text()).get("headers", {}).items()}
+    return {"Content-Type": headers["content-type"]} if "content-type" in headers else {}
+
+
 def recorded_index(dirs: Iterable[Path]) -> dict[tuple[str, tuple[tuple[str, str], ...]], Path]:
     """Map every servable request to its file; earlier folders win."""
     index: dict[tuple[str, tuple[tuple[str, str], ...]], Path] = {}
@@ -249,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, cut, {**limit_headers, "Content-Length": str(length)})
             self.close_connection = True
             return 200
-        return self._send(200, payload, limit_headers)
+        return self._send(200, payload, {**limit_headers, **recorded_content_type(recorded)})
 
     def _index(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], Path]:
         with self.state.lock:

@@ -38,6 +38,9 @@ LOOKUP_STATUS = "lookup_status"
 
 LOOKUP_FOUND = "found"
 LOOKUP_NOT_FOUND = "not_found"
+LOOKUP_REJECTED = "rejected"
+"""Lookup status of an id whose response is quarantined: a complete body that cannot be decoded or parsed,
+or an object with a value of the wrong type (its approaches are quarantined with it)."""
 LOOKUP_COVERED_BY_BROWSE = "browse"
 """Lookup-state status of an id whose browse object carried its orbital elements: no request was needed."""
 
@@ -83,6 +86,7 @@ _OBJECT_SPECS: list[tuple[str, str]] = [
     ("is_potentially_hazardous_asteroid", "bool"),
     ("is_sentry_object", "bool"),
     ("sentry_data", "text"),
+    ("response_decoding", "text"),
 ]
 
 _ORBITAL_SPECS: list[tuple[str, str]] = [
@@ -153,9 +157,11 @@ LOOKUP_STATUS_COLUMNS = _columns(
     ("neo_reference_id", "text"),
     ("status", "text"),
     ("http_status", "bigint"),
+    ("reason", "text"),
     ("checked_at", "timestamp"),
 )
-"""The outcome of the latest lookup of every id asked for: ``found`` (200) or ``not_found`` (404)."""
+"""The outcome of the latest lookup of every id asked for: ``found`` (200), ``not_found`` (404) or
+``rejected`` (quarantined, with the reason)."""
 
 REJECTED_COLUMNS = _columns(
     ("request", "text"),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dlt
 import pytest
 
+import extract_load.neows as neows
 from elt.connection import connect
 from elt.warehouse_target import WarehouseTarget
 from extract_load.neows import neows_source
@@ -18,6 +20,7 @@ from extract_load.neows.settings import RECORDED_DIR
 from tests.warehouse_checksums import table_checksums
 
 RAW = "raw_neows"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 # small waits: the retry logic is the same, the suite stays fast
 FAST_HTTP = {
@@ -35,6 +38,21 @@ ONE_WINDOW = {"start_date": "2025-03-10", "end_date": "2025-03-17", "window_days
 NO_BROWSE = {"browse_max_pages": 0, "browse_end_page": None, "browse_start_page": 0}
 # test_lookups.py sets a budget; the demo's watch list (.dlt/config.toml) is for the demo, tests name their own
 NO_LOOKUPS = {"lookup_budget": 0, "lookup_ids": []}
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The lookups' clock, starting at T0; ``clock.advance(days=...)`` moves it."""
+
+    class Clock:
+        now = T0
+
+        def advance(self, **delta: float) -> None:
+            self.now += timedelta(**delta)
+
+    instance = Clock()
+    monkeypatch.setattr(neows, "utcnow", lambda: instance.now)
+    return instance
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ FAULTS = {
     "429-retry-after": (Fault("status", status=429, retry_after="1"), "HTTP 429"),
     "reset": (Fault("reset"), "connection failed"),
     "truncated-body": (Fault("truncate", keep_fraction=0.4), "response body cut short"),
-    "truncated-json": (Fault("truncate", keep_fraction=0.4, honest_length=True), "invalid or truncated JSON"),
+    "truncated-json": (Fault("truncate", keep_fraction=0.4, honest_length=True), "truncated JSON"),
     "html": (Fault("html"), "HTML body"),
     "timeout": (Fault("delay", seconds=1.0), "timed out"),
 }

@@ -181,19 +181,24 @@ def test_unkeyable_or_mistyped_records_are_quarantined_and_the_rest_loads(
     replay.layer(broken.parent)
     load_neows(**_window_settings("2015-09-07", "2015-09-08"))
     assert query(warehouse_env, f"select count(*) from {RAW}.asteroids") == [(23,)]
-    assert query(warehouse_env, f"select count(*) from {RAW}.close_approaches") == [(24,)]
+    # the mistyped object's approach is quarantined with it (the unkeyable one's stays in its payload)
+    assert query(warehouse_env, f"select count(*) from {RAW}.close_approaches") == [(23,)]
+    objects = document["near_earth_objects"]["2015-09-08"]
+    mistyped = "absolute_magnitude_h: expected double, got str 'bright'"
     assert query(
-        warehouse_env, f"select request, position, reason, payload->>'name' from {RAW}.rejected_records order by 2"
+        warehouse_env,
+        f"select request, position, reason, coalesce(payload->>'name', payload->>'close_approach_date') "
+        f"from {RAW}.rejected_records order by 2",
     ) == [
-        (
-            "feed?start_date=2015-09-07&end_date=2015-09-08",
-            f"near_earth_objects.2015-09-08[{index}]",
-            reason,
-            document["near_earth_objects"]["2015-09-08"][index]["name"],
-        )
-        for index, reason in [
-            (2, "object without neo_reference_id"),
-            (3, "absolute_magnitude_h: expected double, got str 'bright'"),
+        ("feed?start_date=2015-09-07&end_date=2015-09-08", position, reason, name)
+        for position, reason, name in [
+            ("near_earth_objects.2015-09-08[2]", "object without neo_reference_id", objects[2]["name"]),
+            ("near_earth_objects.2015-09-08[3]", mistyped, objects[3]["name"]),
+            (
+                "near_earth_objects.2015-09-08[3].close_approach_data[0]",
+                f"approach of quarantined object {objects[3]['neo_reference_id']} ({mistyped})",
+                "2015-09-08",
+            ),
         ]
     ]
     assert "absolute_magnitude_h" in columns(warehouse_env, "asteroids")

@@ -9,7 +9,9 @@ import pytest
 
 from extract_load.neows.helpers import (
     FeedResponseError,
+    Rows,
     browse_rows,
+    collapse_duplicate_approaches,
     coverage_from_state,
     coverage_to_state,
     feed_rows,
@@ -17,6 +19,7 @@ from extract_load.neows.helpers import (
     merge_intervals,
     parse_day,
     plan_windows,
+    read_id_file,
     type_violation,
 )
 from extract_load.neows.settings import ASTEROID_COLUMNS, RECORDED_DIR
@@ -148,13 +151,53 @@ def test_values_that_do_not_fit_their_declared_type_are_quarantined_before_dlt_s
     objects[2]["close_approach_data"][0]["epoch_date_close_approach"] = 1.5
     objects[3]["absolute_magnitude_h"] = 21  # an int in a double column is fine (2022 era)
     rows = feed_rows(document, windows("2015-09-07..2015-09-08")[0], "feed?x")
+    ids = [neo["neo_reference_id"] for neo in objects[:2]]
     assert [r["reason"] for r in rows.rejected] == [
         "absolute_magnitude_h: expected double, got str 'bright'",
+        f"approach of quarantined object {ids[0]} (absolute_magnitude_h: expected double, got str 'bright')",
         "is_sentry_object: expected bool, got str 'no'",
+        f"approach of quarantined object {ids[1]} (is_sentry_object: expected bool, got str 'no')",
         "epoch_date_close_approach: expected bigint, got float 1.5",
     ]
-    assert rows.rejected[2]["position"] == "near_earth_objects.2015-09-07[2].close_approach_data[0]"
-    assert (len(rows.objects), len(rows.approaches)) == (23, 24)
+    assert rows.rejected[4]["position"] == "near_earth_objects.2015-09-07[2].close_approach_data[0]"
+    assert (len(rows.objects), len(rows.approaches)) == (23, 22)  # quarantined objects take their approaches
     assert type_violation({"absolute_magnitude_h": True}, ASTEROID_COLUMNS) == (
         "absolute_magnitude_h: expected double, got bool True"
     )
+
+
+def _approach(day: str, epoch: int | None, full: str, body: str = "Earth", neo_id: str = "1") -> dict:
+    return {
+        "neo_reference_id": neo_id,
+        "close_approach_date": day,
+        "orbiting_body": body,
+        "epoch_date_close_approach": epoch,
+        "close_approach_date_full": full,
+    }
+
+
+def test_same_key_approaches_of_a_response_collapse_to_the_latest_time_of_day_in_any_order():
+    early = _approach("2020-01-01", 1_577_880_000_000, "2020-Jan-01 12:00")
+    late = _approach("2020-01-01", 1_577_880_300_000, "2020-Jan-01 12:05")
+    moon = _approach("2020-01-01", 1_577_880_000_000, "2020-Jan-01 12:00", body="Moon")
+    other = _approach("2020-01-01", 1_577_880_000_000, "2020-Jan-01 12:00", neo_id="2")
+    for order in ([early, late, moon, other], [late, moon, other, early]):
+        rows = collapse_duplicate_approaches(Rows(approaches=list(order)))
+        assert rows.collapsed == 1
+        assert sorted(rows.approaches, key=repr) == sorted([late, moon, other], key=repr)
+    # without a time: the later full date, then the one listed last
+    no_epoch = [_approach("2020-01-01", None, "2020-Jan-01 12:05"), _approach("2020-01-01", None, "2020-Jan-01 12:00")]
+    assert collapse_duplicate_approaches(Rows(approaches=no_epoch)).approaches == [no_epoch[0]]
+    twins = [{**early, "miss_distance__astronomical": "0.1"}, {**early, "miss_distance__astronomical": "0.2"}]
+    assert collapse_duplicate_approaches(Rows(approaches=twins)).approaches == [twins[1]]
+
+
+def test_a_watch_list_file_holds_one_id_per_line_with_comments_and_blank_lines(tmp_path):
+    path = tmp_path / "watch.txt"
+    path.write_text("# watch list\n3542519\n\n  54049909  # Amor\n2000433\n")
+    assert read_id_file(path) == ["3542519", "54049909", "2000433"]
+    path.write_text("3542519\n1 2\n")
+    with pytest.raises(ValueError, match=r"watch.txt' line 2: one id per line, got '1 2'"):
+        read_id_file(path)
+    with pytest.raises(ValueError, match=r"missing.txt'.*cannot be read"):
+        read_id_file(tmp_path / "missing.txt")

@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dlt
-import pytest
 
-import extract_load.neows as neows
 from extract_load.neows.helpers import plan_lookups
 from extract_load.neows.replay import Fault
 from extract_load.neows.settings import RECORDED_DIR
-from tests.extract_load.neows.conftest import RAW, query, raw_checksums
+from tests.extract_load.neows.conftest import RAW, T0, query, raw_checksums
 
 FEED_2015 = {"start_date": "2015-09-07", "end_date": "2015-09-08", "window_days": 1, "lookback_days": 0}
 LOOKUPS = ("lookups",)
 RECORDED_IN_2015_FEED = {"2440012", "3726788", "3727036", "3727639", "3730577"}
 RECORDED = {*RECORDED_IN_2015_FEED, "2000433", "2382406", "3542519", "54049909"}
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The lookups' clock, starting at T0; ``clock.advance(days=...)`` moves it."""
-
-    class Clock:
-        now = T0
-
-        def advance(self, **delta) -> None:
-            self.now += timedelta(**delta)
-
-    instance = Clock()
-    monkeypatch.setattr(neows, "utcnow", lambda: instance.now)
-    return instance
 
 
 def _feed_ids() -> set[str]:
@@ -243,3 +225,50 @@ def test_plan_lookups_puts_the_watch_list_first_and_ages_browse_elements_like_lo
         "9": ["found", (T0 - timedelta(days=30)).isoformat()],
     }
     assert plan_lookups({"1", "30", "20"}, checked, T0, 30, 90, watch=["30", "8"]) == ["30", "1", "20", "7", "9"]
+
+
+def test_a_lookup_with_a_mistyped_field_is_rejected_with_its_approaches_and_asked_again_later(
+    load_neows, warehouse_env, replay, recorded_copy, clock
+):
+    settings = {**FEED_2015, "lookup_ids": ["3542519", "54049909"], "lookup_budget": 100, "resources": LOOKUPS}
+    broken = recorded_copy("neo_3542519.json")
+    document = json.loads(broken.read_text())
+    document["absolute_magnitude_h"] = "bright"
+    broken.write_text(json.dumps(document))
+    replay.layer(broken.parent)
+    load_neows(**settings)
+    assert dict(query(warehouse_env, f"select neo_reference_id, reason from {RAW}.lookup_status")) == {
+        "3542519": "absolute_magnitude_h: expected double, got str 'bright'",
+        "54049909": None,
+    }
+    assert _statuses(warehouse_env) == {"3542519": "rejected", "54049909": "found"}
+    assert query(warehouse_env, f"select distinct neo_reference_id from {RAW}.lookup_close_approaches") == [
+        ("54049909",)
+    ]
+    rejected = query(warehouse_env, f"select position from {RAW}.rejected_records order by position")
+    assert len(rejected) == 1 + len(document["close_approach_data"])  # the object and every approach of it
+    load_neows(**settings)
+    assert _lookup_requests(replay) == [("3542519", 200), ("54049909", 200)]  # not asked again at once
+
+    clock.advance(days=31)  # asked again like a found one: the corrected response loads
+    broken.write_text((RECORDED_DIR / "neo_3542519.json").read_text())
+    load_neows(**settings)
+    assert _statuses(warehouse_env) == {"3542519": "found", "54049909": "found"}
+    assert query(
+        warehouse_env, f"select count(*) from {RAW}.lookup_close_approaches where neo_reference_id = %s", ("3542519",)
+    ) == [(len(document["close_approach_data"]),)]
+
+
+def test_the_watch_list_comes_from_a_file_of_any_size(load_neows, warehouse_env, replay, clock, tmp_path, monkeypatch):
+    # 23,600 ids: about 200 kB, more than one environment variable may hold (128 kB on Linux: E2BIG)
+    synthetic = [str(90_000_000 + index) for index in range(23_598)]
+    watch = tmp_path / "watch.txt"
+    watch.write_text(
+        "# every id of the archive\n" + "\n".join([*synthetic[:10_000], "", "54049909", "3542519", *synthetic[10_000:]])
+    )
+    assert len(watch.read_bytes()) > 131_072
+    monkeypatch.setenv("SOURCES__NEOWS__LOOKUP_IDS_FILE", str(watch))
+    load_neows(**FEED_2015, resources=LOOKUPS, lookup_budget=2)
+    assert _lookup_requests(replay) == [("3542519", 200), ("54049909", 200)]  # watched ids in id order
+    state = dlt.pipeline(pipeline_name="neows").state["sources"]["neows"]["resources"]["lookups"]
+    assert len(state["pending"]) == len(synthetic)

@@ -60,14 +60,11 @@ unioned as (
     from looked_up_asteroids
 ),
 
+-- distinct on, not a row_number() filter: the planner estimates one row per asteroid instead of one in all
 ranked as (
-    select
-        *,
-        row_number() over (
-            partition by asteroid_id
-            order by loaded_at desc, source_priority asc
-        ) as source_rank
+    select distinct on (asteroid_id) *
     from unioned
+    order by asteroid_id asc, loaded_at desc, source_priority asc
 ),
 
 asteroids as (
@@ -116,7 +113,6 @@ asteroids as (
     from ranked
     left join orbits
         on ranked.asteroid_id = orbits.asteroid_id
-    where ranked.source_rank = 1
 )
 
 select * from asteroids

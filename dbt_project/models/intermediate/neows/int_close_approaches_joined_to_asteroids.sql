@@ -62,16 +62,16 @@ approaches_unioned as (
     from lookup_approaches
 ),
 
+-- distinct on, not a row_number() filter: the planner estimates one row per approach instead of one in all
 approaches as (
-    select
-        *,
-        row_number() over (
-            partition by asteroid_id, close_approach_date, orbiting_body
-            order by
-                loaded_at desc,
-                case approach_source when 'feed' then 1 when 'browse' then 2 else 3 end asc
-        ) as source_rank
+    select distinct on (asteroid_id, close_approach_date, orbiting_body) *
     from approaches_unioned
+    order by
+        asteroid_id asc,
+        close_approach_date asc,
+        orbiting_body asc,
+        loaded_at desc,
+        case approach_source when 'feed' then 1 when 'browse' then 2 else 3 end asc
 ),
 
 enriched as (
@@ -115,7 +115,6 @@ enriched as (
     from approaches
     left join asteroids
         on approaches.asteroid_id = asteroids.asteroid_id
-    where approaches.source_rank = 1
 )
 
 select * from enriched

@@ -6,21 +6,19 @@ asteroids as (
     select * from {{ ref('int_asteroids_unioned') }}
 ),
 
+-- the built (and analyzed) table, not the intermediate view again: approaches read once, with statistics
 approaches as (
-    select * from {{ ref('int_close_approaches_joined_to_asteroids') }}
+    select * from {{ ref('fct_close_approaches') }}
 ),
 
-earth_approaches as (
-    select
+closest_earth_approaches as (
+    select distinct on (asteroid_id)
         asteroid_id,
         close_approach_date,
-        miss_distance_au,
-        row_number() over (
-            partition by asteroid_id
-            order by miss_distance_au asc, close_approach_date asc
-        ) as closeness_rank
+        miss_distance_au
     from approaches
     where orbiting_body = 'Earth' and miss_distance_au is not null
+    order by asteroid_id asc, miss_distance_au asc, close_approach_date asc
 ),
 
 approach_counts as (
@@ -58,7 +56,7 @@ final as (
         asteroids.orbital_period_days,
         coalesce(approach_counts.close_approach_count, 0)::bigint as close_approach_count,
         coalesce(approach_counts.earth_approach_count, 0)::bigint as earth_approach_count,
-        earth_approaches.miss_distance_au as closest_earth_approach_au,
+        closest_earth_approaches.miss_distance_au as closest_earth_approach_au,
 
         -- booleans
         asteroids.is_potentially_hazardous,
@@ -66,16 +64,14 @@ final as (
         asteroids.has_orbital_elements,
 
         -- dates
-        earth_approaches.close_approach_date as closest_earth_approach_date,
+        closest_earth_approaches.close_approach_date as closest_earth_approach_date,
         asteroids.epoch_osculation_date
 
     from asteroids
     left join approach_counts
         on asteroids.asteroid_id = approach_counts.asteroid_id
-    left join earth_approaches
-        on
-            asteroids.asteroid_id = earth_approaches.asteroid_id
-            and earth_approaches.closeness_rank = 1
+    left join closest_earth_approaches
+        on asteroids.asteroid_id = closest_earth_approaches.asteroid_id
 )
 
 select * from final

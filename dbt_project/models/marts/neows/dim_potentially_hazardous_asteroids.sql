@@ -16,7 +16,7 @@ asteroids as (
 ),
 
 approaches as (
-    select * from {{ ref('int_close_approaches_joined_to_asteroids') }}
+    select * from {{ ref('fct_close_approaches') }}
 ),
 
 asteroids_with_moid as (
@@ -62,16 +62,13 @@ hazardous_asteroids as (
 ),
 
 next_earth_approaches as (
-    select
+    select distinct on (asteroid_id)
         asteroid_id,
         close_approach_date,
-        miss_distance_au,
-        row_number() over (
-            partition by asteroid_id
-            order by close_approach_date asc
-        ) as approach_order
+        miss_distance_au
     from approaches
     where orbiting_body = 'Earth' and close_approach_date >= current_date
+    order by asteroid_id asc, close_approach_date asc
 ),
 
 final as (
@@ -116,9 +113,7 @@ final as (
 
     from hazardous_asteroids
     left join next_earth_approaches
-        on
-            hazardous_asteroids.asteroid_id = next_earth_approaches.asteroid_id
-            and next_earth_approaches.approach_order = 1
+        on hazardous_asteroids.asteroid_id = next_earth_approaches.asteroid_id
 )
 
 select * from final

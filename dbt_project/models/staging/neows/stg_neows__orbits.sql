@@ -99,18 +99,16 @@ renamed as (
     from unioned
 ),
 
+-- distinct on, not a row_number() filter: the planner estimates its rows from the key's statistics
 ranked as (
-    select
-        *,
-        row_number() over (
-            partition by asteroid_id
-            order by
-                epoch_osculation_jd desc nulls last,
-                orbit_determined_at desc nulls last,
-                source_priority asc,
-                loaded_at desc
-        ) as orbit_rank
+    select distinct on (asteroid_id) *
     from renamed
+    order by
+        asteroid_id asc,
+        epoch_osculation_jd desc nulls last,
+        orbit_determined_at desc nulls last,
+        source_priority asc,
+        loaded_at desc
 ),
 
 final as (
@@ -147,7 +145,6 @@ final as (
         loaded_at
 
     from ranked
-    where orbit_rank = 1
 )
 
 select * from final
