@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.warehouse-elt-installed
 
-.PHONY: demo test install lint lint-python lint-sql pytest bench lock down clean
+.PHONY: demo test install lint lint-python lint-sql pytest browser bench lock down clean
 
 demo: $(STAMP)
 	$(BIN)/elt demo
@@ -24,8 +24,23 @@ lint-python: $(STAMP)
 lint-sql: $(STAMP)
 	$(BIN)/elt exec -- $(BIN)/sqlfluff lint dbt_project
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest
+
+# the browser tests drive the system's Chromium: install Debian's when none is found and apt-get exists
+# (sudo unless root); elsewhere they skip with the reason, except under CI, where they fail
+BROWSERS := chromium chromium-browser google-chrome
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@found="$$ELT_BROWSER"; for b in $(BROWSERS); do [ -n "$$found" ] || found=$$(command -v $$b || true); done; \
+	if [ -n "$$found" ]; then \
+	  :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; \
+	else \
+	  echo "no Chromium and no apt-get: the browser tests will say what to install"; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --rows $(or $(ROWS),1000000)

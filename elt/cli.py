@@ -89,8 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         "elt transform --vars '{clv_time_unit: week}' --select +clv_model_parameters",
     )
     add_selection_arguments(transform)
-    docs = add("docs", _cmd_docs, "generate dbt docs (and serve them with --serve)")
-    docs.add_argument("--serve", action="store_true", help="serve the docs after generating them")
+    docs = add(
+        "docs",
+        _cmd_docs,
+        "generate dbt docs: the site (target/index.html) and one self-contained file (target/static_index.html); "
+        "--serve serves the site on 127.0.0.1",
+    )
+    docs.add_argument("--serve", action="store_true", help="serve the docs on 127.0.0.1 after generating them")
     docs.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
     demo_data = add("demo-data", _cmd_demo_data, "write the demo application database and transaction drops")
     demo_data.add_argument("--next-day", action="store_true", help="add the next day: user changes and a new drop")
@@ -254,10 +259,12 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     warehouse = _warehouse()
     _bring_up(warehouse)
     session = DbtSession(warehouse.paths)
-    session.invoke("docs", "generate")
-    print(f"docs written to {warehouse.paths.dbt_project_dir / 'target' / 'index.html'}")
+    session.invoke("docs", "generate", "--static")
+    target = warehouse.paths.dbt_project_dir / "target"
+    print(f"docs written to {target / 'index.html'} (one file, opens from disk: {target / 'static_index.html'})")
     if args.serve:
-        session.invoke("docs", "serve", "--port", str(args.port))
+        print(f"serving the docs at http://127.0.0.1:{args.port}/ (Ctrl-C stops)", flush=True)
+        session.invoke("docs", "serve", "--host", "127.0.0.1", "--port", str(args.port), "--no-browser")
     return 0
 
 
@@ -292,7 +299,7 @@ def _cmd_demo(_: argparse.Namespace) -> int:
         step("extract-load (next-day delta)", lambda: _require_loaded(_run_pipelines(warehouse, [])))
     step("source freshness", lambda: _check_freshness(session, warehouse, DbtSelection()))
     step("transform (dbt build)", lambda: session.invoke("build"))
-    step("docs (dbt docs generate)", lambda: session.invoke("docs", "generate"))
+    step("docs (dbt docs generate)", lambda: session.invoke("docs", "generate", "--static"))
 
     print("\n== summary ==")
     print(f"warehouse: {warehouse.target.describe()}")

@@ -9,6 +9,7 @@ server started in a temporary folder for the session and deleted afterwards. Eac
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -99,3 +100,27 @@ def warehouse_env(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt-data"))
     return warehouse
+
+
+BROWSER_ENV = "ELT_BROWSER"
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+@pytest.fixture(scope="session")
+def browser_executable() -> str:
+    """The Chromium the browser tests drive: ``$ELT_BROWSER``, else the first of ``BROWSER_NAMES`` on PATH.
+
+    Outside CI, a machine without one skips the browser tests with the reason; with ``CI`` set, that is a
+    failure (``make test`` installs Debian's ``chromium`` where it can).
+    """
+    configured = os.environ.get(BROWSER_ENV, "").strip()
+    found = configured or next((path for name in BROWSER_NAMES if (path := shutil.which(name))), None)
+    if found and Path(found).is_file():
+        return found
+    reason = (
+        f"no Chromium found ({BROWSER_ENV}={configured!r}; looked for {', '.join(BROWSER_NAMES)} on PATH): "
+        "install Debian's chromium (apt-get install --no-install-recommends chromium) or set ELT_BROWSER"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)

@@ -136,3 +136,12 @@ def test_partial_build_of_staging_keeps_the_views_on_top(demo_env, dbt_session):
     dbt_session.invoke("snapshot")
     daily = dbt_session.invoke("build", "--selector", "daily")
     assert {str(node.status) for node in daily.result.results} <= {"pass", "success", "warn", "no-op"}
+
+
+def test_dbt_usage_tracking_is_off(demo_env, repo_paths):
+    # dbt_project.yml's flag, as dbt itself reads it: every dbt command and the docs site send nothing
+    import dbt.tracking
+
+    DbtSession(repo_paths).invoke("parse")
+    assert dbt.tracking.active_user is not None
+    assert dbt.tracking.active_user.do_not_track is True
