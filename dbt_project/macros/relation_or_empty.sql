@@ -6,35 +6,47 @@
     of failing on a missing relation. A relation that is not a source, or exists, is returned unchanged.
 #}
 {% macro relation_or_empty(relation) -%}
-    {%- if relation_exists(relation) -%}
+    {%- set columns = unloaded_source_columns(relation) -%}
+    {%- if columns is none -%}
         {{ return(relation) }}
+    {%- endif -%}
+    {%- set selected = [] -%}
+    {%- for column in columns -%}
+        {%- do selected.append("cast(null as " ~ column.data_type ~ ") as " ~ adapter.quote(column.name)) -%}
+    {%- endfor -%}
+    {%- do log(relation ~ " was never loaded: read as empty", info=false) -%}
+    {{ return("(select " ~ selected | join(", ") ~ " where false) as " ~ adapter.quote(relation.identifier)) }}
+{%- endmacro %}
+
+
+{#
+    The columns (dbt Column objects) that the source YAML declares for a source table that does not exist,
+    or none when the relation exists or no source points at it. Fails with the remedy when such a source
+    declares no columns or a column without `data_type`.
+#}
+{% macro unloaded_source_columns(relation) -%}
+    {%- if relation_exists(relation) -%}
+        {{ return(none) }}
     {%- endif -%}
     {%- set source_node = source_node_of(relation) -%}
     {%- if source_node is none -%}
-        {{ return(relation) }}
+        {{ return(none) }}
     {%- endif -%}
+    {%- set name = "source " ~ source_node.source_name ~ "." ~ source_node.name ~ " (" ~ relation ~ ")" -%}
     {%- set columns = [] -%}
     {%- for column in source_node.columns.values() -%}
         {%- if not column.data_type -%}
             {{ exceptions.raise_compiler_error(
-                "source " ~ source_node.source_name ~ "." ~ source_node.name ~ " (" ~ relation
-                ~ ") was never loaded, and its column " ~ column.name ~ " declares no data_type: "
-                ~ "declare every column's data_type in the source YAML so an empty stand-in can replace it"
+                name ~ " was never loaded, and its column " ~ column.name ~ " declares no data_type: declare "
+                ~ "every column's data_type in the source YAML so an empty stand-in can replace it"
             ) }}
         {%- endif -%}
-        {%- do columns.append("cast(null as " ~ column.data_type ~ ") as " ~ adapter.quote(column.name)) -%}
+        {%- do columns.append(api.Column.create(column.name, column.data_type)) -%}
     {%- endfor -%}
     {%- if not columns -%}
-        {{ exceptions.raise_compiler_error(
-            "source " ~ source_node.source_name ~ "." ~ source_node.name ~ " (" ~ relation
-            ~ ") was never loaded and declares no columns for an empty stand-in"
-        ) }}
+        {{ exceptions.raise_compiler_error(name ~ " was never loaded and declares no columns for an empty stand-in") }}
     {%- endif -%}
-    {%- do log(
-        "source " ~ source_node.source_name ~ "." ~ source_node.name ~ " (" ~ relation
-        ~ ") was never loaded: read as empty", info=false
-    ) -%}
-    {{ return("(select " ~ columns | join(", ") ~ " where false) as " ~ adapter.quote(relation.identifier)) }}
+    {{ return(columns) }}
 {%- endmacro %}
 
 
@@ -77,16 +89,6 @@
 #}
 {% macro pgpython__get_columns_in_relation(relation) -%}
     {%- set columns = postgres__get_columns_in_relation(relation) -%}
-    {%- if columns or relation_exists(relation) -%}
-        {{ return(columns) }}
-    {%- endif -%}
-    {%- set source_node = source_node_of(relation) -%}
-    {%- if source_node is none -%}
-        {{ return(columns) }}
-    {%- endif -%}
-    {%- set declared = [] -%}
-    {%- for column in source_node.columns.values() if column.data_type -%}
-        {%- do declared.append(api.Column.create(column.name, column.data_type)) -%}
-    {%- endfor -%}
-    {{ return(declared) }}
+    {%- set declared = none if columns else unloaded_source_columns(relation) -%}
+    {{ return(columns if declared is none else declared) }}
 {%- endmacro %}
