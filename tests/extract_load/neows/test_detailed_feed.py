@@ -13,6 +13,7 @@ import dlt
 import pytest
 
 import extract_load.neows as neows
+from elt.dbt_invocation import DbtSession
 from extract_load.neows.settings import RECORDED_DIR
 from tests.extract_load.neows.conftest import RAW, columns, query
 
@@ -118,3 +119,58 @@ def test_orbit_determination_date_has_one_type_in_feed_browse_and_lookups(load_n
     }
     assert query(warehouse_env, f"select count(*) from {RAW}.lookups") == [(1,)]
 
+
+def test_detailed_feed_orbits_reach_the_earth_moid_without_a_lookup(
+    load_neows, warehouse_env, replay, repo_paths, clock
+):
+    load_neows(**DETAILED_FEED, lookup_budget=100)
+    assert _lookup_requests(replay) == []
+    # the NeoWs marts up to the hazardous list, with their data tests (unit tests run in tests/dbt)
+    result = DbtSession(repo_paths).invoke(
+        "build",
+        "--select",
+        "+dim_potentially_hazardous_asteroids",
+        "--exclude-resource-type",
+        "unit_test",
+        "--indirect-selection",
+        "cautious",
+    )
+    assert result.success
+    orbits = query(
+        warehouse_env,
+        "select asteroid_id, orbit_source, orbit_class, epoch_osculation_jd, eccentricity, orbit_determined_at "
+        "from staging.stg_neows__orbits",
+    )
+    assert {row[0]: row[1:] for row in orbits} == {
+        neo_id: (
+            "feed",
+            None,
+            float(neo["orbital_data"]["epoch_osculation"]),
+            pytest.approx(float(neo["orbital_data"]["eccentricity"])),
+            datetime.fromisoformat(neo["orbital_data"]["orbit_determination_date"]).replace(tzinfo=UTC),
+        )
+        for neo_id, neo in FEED_OBJECTS.items()
+    }
+    moids = query(
+        warehouse_env,
+        "select asteroid_id, orbit_source, moid_au, jpl_moid_au, moid_minus_jpl_au, invalid_reason "
+        "from marts.asteroid_earth_moid",
+    )
+    assert {row[0] for row in moids} == set(FEED_OBJECTS)
+    for neo_id, source, moid_au, jpl_moid_au, difference, reason in moids:
+        assert (source, reason) == ("feed", None)
+        assert jpl_moid_au == pytest.approx(float(FEED_OBJECTS[neo_id]["orbital_data"]["minimum_orbit_intersection"]))
+        assert moid_au >= 0 and abs(difference) < 1e-4, (neo_id, moid_au, jpl_moid_au)
+    print(
+        f"largest |MOID - JPL| over the {len(moids)} detailed feed orbits: {max(abs(row[4]) for row in moids):.3g} au"
+    )
+    dim = query(warehouse_env, "select asteroid_id, orbit_source, has_orbital_elements from marts.dim_asteroids")
+    assert sorted(dim) == sorted((neo_id, "feed", True) for neo_id in FEED_OBJECTS)
+    hazardous = query(warehouse_env, "select asteroid_id, orbit_source from marts.dim_potentially_hazardous_asteroids")
+    expected = {
+        neo_id
+        for neo_id, _, moid_au, *_ in moids
+        if moid_au <= 0.05 and FEED_OBJECTS[neo_id]["absolute_magnitude_h"] <= 22.0
+    }
+    assert "2068950" in expected  # 68950 (2002 QF15): H 16.4, MOID 0.0058 au
+    assert sorted(hazardous) == sorted((neo_id, "feed") for neo_id in expected)
