@@ -73,6 +73,7 @@ from extract_load.neows.settings import (
     LOOKUP_CLOSE_APPROACHES,
     LOOKUP_COLUMNS,
     LOOKUP_COVERED_BY_BROWSE,
+    LOOKUP_COVERED_BY_FEED,
     LOOKUP_FOUND,
     LOOKUP_NOT_FOUND,
     LOOKUP_REJECTED,
@@ -109,6 +110,7 @@ def neows_source(
     window_days: int = 7,
     lookback_days: int = 7,
     refetch: bool = False,
+    detailed: bool = False,
     browse_page_size: int = 20,
     browse_start_page: int = 0,
     browse_max_pages: int = 1,
@@ -139,6 +141,8 @@ def neows_source(
         window_days: ``end_date - start_date`` of one feed request, at most 7 (the API's limit).
         lookback_days: most recent loaded dates fetched again each run, to pick up revisions.
         refetch: fetch every window of ``[start_date, end_date]`` even if loaded before (a backfill).
+        detailed: request the feed with ``detailed=true``: its objects then carry their orbital elements,
+            which reach the orbits like browse elements and spare those asteroids lookups while fresh.
         browse_page_size: objects per browse page.
         browse_start_page: first page of a browse sweep.
         browse_max_pages: at most this many browse pages per run (0 disables browse).
@@ -192,7 +196,7 @@ def neows_source(
     watch = [str(neo_id) for neo_id in lookup_ids or []] + (read_id_file(lookup_ids_file) if lookup_ids_file else [])
     siblings = _Siblings()
     return (
-        _feed_resource(client, start, end, window_days, lookback_days, refetch, siblings),
+        _feed_resource(client, start, end, window_days, lookback_days, refetch, detailed, siblings),
         _browse_resource(client, browse_page_size, browse_start_page, browse_max_pages, browse_end_page, siblings),
         _lookups_resource(
             client,
@@ -214,16 +218,17 @@ def utcnow() -> datetime:
 class _Siblings:
     """What the feed and browse resources of this run saw, and whether they are still extracting.
 
-    ``seen``: ids of every asteroid delivered; ``browsed``: those whose browse object carried its orbital
-    elements (a lookup would deliver nothing more). ``lookups`` depends on both resources: it yields
-    nothing (``None``, which dlt skips) until every one of them that started has finished. dlt's default
-    round-robin extraction polls every resource once per cycle, so each selected sibling has started by
-    the lookups' second poll.
+    ``seen``: ids of every asteroid delivered; ``browsed`` and ``feed_orbits``: those whose browse or feed
+    object carried its orbital elements (a lookup would deliver nothing more). ``lookups`` depends on both
+    resources: it yields nothing (``None``, which dlt skips) until every one of them that started has
+    finished. dlt's default round-robin extraction polls every resource once per cycle, so each selected
+    sibling has started by the lookups' second poll.
     """
 
     running: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
     browsed: set[str] = field(default_factory=set)
+    feed_orbits: set[str] = field(default_factory=set)
 
     @contextmanager
     def extracting(self, name: str) -> Iterator[None]:
@@ -265,6 +270,7 @@ def _feed_resource(
     window_days: int,
     lookback_days: int,
     refetch: bool,
+    detailed: bool,
     siblings: _Siblings,
 ) -> DltResource:
     @dlt.resource(name="feed", table_name=ASTEROIDS, write_disposition="merge", schema_contract=SCHEMA_CONTRACT)
@@ -279,6 +285,8 @@ def _feed_resource(
         asteroids: dict[str, dict[str, Any]] = {}
         for window in plan_windows(start, end, window_days, lookback_days, coverage, refetch=refetch):
             params = {"start_date": window[0].isoformat(), "end_date": window[1].isoformat()}
+            if detailed:
+                params["detailed"] = "true"
             try:
                 fetched = client.fetch("feed", params)
             except RateLimitBudgetExhaustedError as exc:
@@ -292,6 +300,7 @@ def _feed_resource(
             state["coverage"] = coverage_to_state(coverage)
         if asteroids:
             siblings.seen.update(asteroids)
+            siblings.feed_orbits.update(neo_id for neo_id, row in asteroids.items() if has_orbital_elements(row))
             yield dlt.mark.with_table_name(list(asteroids.values()), ASTEROIDS)
 
     _table(feed, ASTEROIDS, ["neo_reference_id"], None, ASTEROID_COLUMNS)
@@ -370,9 +379,10 @@ def _lookups_resource(
     def lookups() -> Iterator[Any]:
         """``/neo/{id}`` of asteroids seen in the feed and browse: new ones first, then stale ones, within budget.
 
-        An asteroid whose browse object of this run carried its orbital elements is not looked up (the
-        lookup has the same shape and would spend the rate limit for nothing): it is recorded as checked
-        by ``browse`` now, and looked up only if no browse page delivers it again within ``max_age_days``.
+        An asteroid whose browse or (detailed) feed object of this run carried its orbital elements is not
+        looked up (the lookup has the same shape and would spend the rate limit for nothing): it is recorded
+        as checked by ``browse`` or ``feed`` now, and looked up only if no page or window delivers it again
+        within ``max_age_days``.
         Resource state: ``pending`` (ids seen and never looked up) and ``checked`` (``{id: [status,
         checked_at]}``). Both move only with a load, so a run stopped by its budget or the rate limit resumes
         with the ids it did not reach. A response that is quarantined (a complete body that cannot be
@@ -386,6 +396,7 @@ def _lookups_resource(
         state = dlt.current.resource_state()
         checked: dict[str, list[str]] = state.setdefault("checked", {})
         now = utcnow()
+        checked.update((neo_id, [LOOKUP_COVERED_BY_FEED, now.isoformat()]) for neo_id in siblings.feed_orbits)
         checked.update((neo_id, [LOOKUP_COVERED_BY_BROWSE, now.isoformat()]) for neo_id in siblings.browsed)
         pending = (set(state.get("pending", [])) | siblings.seen | set(extra_ids)) - set(checked)
         plan = plan_lookups(pending, checked, now, max_age_days, not_found_retry_days, watch=extra_ids)

@@ -321,7 +321,7 @@ def read_id_file(path: str | Path) -> list[str]:
 
 
 def has_orbital_elements(row: dict[str, Any]) -> bool:
-    """True when a flattened browse or lookup row holds every element of an osculating orbit (non-blank)."""
+    """True when a flattened browse, lookup or detailed feed row holds every element of an osculating orbit."""
     return all(str(row.get(name) or "").strip() for name in ORBITAL_ELEMENTS)
 
 
@@ -338,10 +338,11 @@ def plan_lookups(
     Args:
         pending: ids seen in the feed or browse (or on the watch list) and never looked up.
         checked: ``{id: [status, checked_at ISO]}``: ``found`` or ``not_found`` by an earlier lookup, or
-            ``browse`` when a browse object delivered the orbital elements at ``checked_at``.
+            ``browse`` or ``feed`` when a browse or detailed feed object delivered the orbital elements at
+            ``checked_at``.
         now: the current time (UTC).
-        max_age_days: a found object, or one whose elements came from browse, is looked up once that is at
-            least this old.
+        max_age_days: a found object, or one whose elements came from browse or the feed, is looked up once
+            that is at least this old.
         not_found_retry_days: an id that answered 404 is asked again once that answer is this old.
         watch: the configured watch list; its new ids go before the other new ids.
 

@@ -1,12 +1,13 @@
 """Offline NeoWs: a stdlib HTTP server that replays recorded real responses and injects faults on request.
 
 Recorded files map to the real paths and query strings (``api_key`` is ignored, and so is
-``detailed=false``, the feed's default):
+``detailed=false``, the feed's default; a ``_detailed`` file answers ``detailed=true`` only):
 
 ==============================================  ==================================================
 file                                            request (below ``/neo/rest/v1``)
 ==============================================  ==================================================
 ``feed_<start>_<end>.json``                     ``/feed?start_date=<start>&end_date=<end>``
+``feed_<start>_<end>_detailed.json``            ``/feed?start_date=<start>&end_date=<end>&detailed=true``
 ``browse_page_<page>_size_<size>.json``         ``/neo/browse?page=<page>&size=<size>``
 ``neo_<id>.json``                               ``/neo/<id>``
 ==============================================  ==================================================
@@ -52,7 +53,7 @@ CONTROL_PREFIX = "/_replay"
 
 FaultKind = Literal["status", "delay", "reset", "truncate", "html"]
 
-_FEED_FILE = re.compile(r"feed_(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})\.json")
+_FEED_FILE = re.compile(r"feed_(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})(_detailed)?\.json")
 _BROWSE_FILE = re.compile(r"browse_page_(\d+)_size_(\d+)\.json")
 _LOOKUP_FILE = re.compile(r"neo_(\d+)\.json")
 
@@ -119,7 +120,8 @@ class _State:
 def recorded_request(filename: str) -> tuple[str, tuple[tuple[str, str], ...]] | None:
     """The request (path below ``/neo/rest/v1``, sorted query) a recorded file answers, or None."""
     if match := _FEED_FILE.fullmatch(filename):
-        return "/feed", (("end_date", match.group(2)), ("start_date", match.group(1)))
+        detailed = (("detailed", "true"),) if match.group(3) else ()
+        return "/feed", (*detailed, ("end_date", match.group(2)), ("start_date", match.group(1)))
     if match := _BROWSE_FILE.fullmatch(filename):
         return "/neo/browse", (("page", match.group(1)), ("size", match.group(2)))
     if match := _LOOKUP_FILE.fullmatch(filename):
@@ -128,9 +130,16 @@ def recorded_request(filename: str) -> tuple[str, tuple[tuple[str, str], ...]] |
 
 
 def normalized_query(query: str) -> tuple[tuple[str, str], ...] | None:
-    """Sorted query pairs without ``api_key`` and ``detailed=false``; None if a parameter repeats."""
-    pairs = [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key != "api_key"]
-    pairs = [(key, value) for key, value in pairs if not (key == "detailed" and value.lower() == "false")]
+    """Sorted query pairs without ``api_key`` and ``detailed=false``; None if a parameter repeats.
+
+    ``detailed`` is compared lowercased (``detailed=True`` is ``detailed=true``).
+    """
+    pairs = [
+        (key, value.lower() if key == "detailed" else value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+        if key != "api_key"
+    ]
+    pairs = [(key, value) for key, value in pairs if (key, value) != ("detailed", "false")]
     if len({key for key, _ in pairs}) != len(pairs):
         return None
     return tuple(sorted(pairs))

@@ -43,6 +43,8 @@ LOOKUP_REJECTED = "rejected"
 or an object with a value of the wrong type (its approaches are quarantined with it)."""
 LOOKUP_COVERED_BY_BROWSE = "browse"
 """Lookup-state status of an id whose browse object carried its orbital elements: no request was needed."""
+LOOKUP_COVERED_BY_FEED = "feed"
+"""Lookup-state status of an id whose feed object (``detailed=true``) carried its orbital elements."""
 
 ORBITAL_ELEMENTS = (
     "orbital_data__epoch_osculation",
@@ -142,8 +144,10 @@ _APPROACH_SPECS: list[tuple[str, str]] = [
     ("miss_distance__miles", "text"),
 ]
 
-ASTEROID_COLUMNS = _columns(*_OBJECT_SPECS)
-"""Feed objects (``detailed=false``: no orbital elements)."""
+ASTEROID_COLUMNS = _columns(*_OBJECT_SPECS, *_ORBITAL_SPECS)
+"""Feed objects: the orbital elements are null unless the feed was requested with ``detailed=true``, whose
+objects carry ``orbital_data`` like browse objects (declared here so ``orbit_determination_date`` is text, as
+delivered, in the feed, browse and lookup tables alike, not a timestamp dlt would infer)."""
 
 BROWSE_ASTEROID_COLUMNS = _columns(*_OBJECT_SPECS, *_ORBITAL_SPECS)
 """Browse objects (the same shape as ``/neo/{id}`` lookups): feed columns plus the orbital elements."""

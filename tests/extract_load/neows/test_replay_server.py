@@ -24,8 +24,9 @@ def _get(server: ReplayServer, path: str, **params: str) -> requests.Response:
 def test_every_recorded_response_is_served_byte_for_byte_at_its_real_request(replay):
     index = recorded_index([RECORDED_DIR])
     assert sorted(path.name for path in index.values()) == SERVED
-    # 9 feeds, 3 browse pages, 9 lookups (the 2024 revision of 3542519 is an alternative, layered on demand)
-    assert len(SERVED) == 21
+    # 10 feeds (one detailed), 3 browse pages, 9 lookups (the 2024 revision of 3542519 is an alternative,
+    # layered on demand)
+    assert len(SERVED) == 22
     for (path, query), file in index.items():
         response = _get(replay, path, **dict(query), api_key="ANY-KEY")
         assert response.status_code == 200, file.name
@@ -40,6 +41,18 @@ def test_api_key_and_default_detailed_flag_are_ignored_in_matching(replay):
     assert plain.content == with_extras.content
     assert all("K" not in str(request.params) for request in replay.requests)
     assert [request.api_key_sent for request in replay.requests] == [False, True]
+
+
+def test_a_detailed_feed_is_served_for_detailed_true_only(replay):
+    window = {"start_date": "2016-11-19", "end_date": "2016-11-20"}
+    recorded = (RECORDED_DIR / "feed_2016-11-19_2016-11-20_detailed.json").read_bytes()
+    assert _get(replay, "/feed", **window, detailed="true").content == recorded
+    assert _get(replay, "/feed", **window, detailed="True", api_key="K").content == recorded
+    assert _get(replay, "/feed", **window).status_code == 404
+    assert _get(replay, "/feed", **window, detailed="false").status_code == 404
+    assert [request.params for request in replay.requests[-2:]] == [
+        (("end_date", "2016-11-20"), ("start_date", "2016-11-19"))
+    ] * 2
 
 
 @pytest.mark.parametrize(

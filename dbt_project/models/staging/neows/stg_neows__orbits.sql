@@ -1,6 +1,7 @@
--- Osculating orbital elements of asteroids, one row per asteroid: from `/neo/{id}` lookups and from the
--- browse catalogue (the same `orbital_data` shape). When both hold an asteroid, the newer epoch of
--- osculation wins, then the later orbit determination, then the lookup. Decimal strings are cast to
+-- Osculating orbital elements of asteroids, one row per asteroid: from `/neo/{id}` lookups, from the
+-- browse catalogue and from detailed feeds (the same `orbital_data` shape; 2016-era feeds lack the orbit
+-- class). When several hold an asteroid, the newer epoch of osculation wins, then the later orbit
+-- determination, then the lookup, then browse. Decimal strings are cast to
 -- double precision with the unit in the column name; the epoch is also given as a calendar date.
 with
 
@@ -56,10 +57,40 @@ lookup_orbits as (
     from {{ relation_or_empty(source('neows', 'lookups')) }}
 ),
 
+feed_orbits as (
+    select
+        neo_reference_id,
+        orbital_data__orbit_id,
+        orbital_data__orbit_class__orbit_class_type,
+        orbital_data__orbit_class__orbit_class_description,
+        orbital_data__equinox,
+        orbital_data__epoch_osculation,
+        orbital_data__eccentricity,
+        orbital_data__semi_major_axis,
+        orbital_data__inclination,
+        orbital_data__ascending_node_longitude,
+        orbital_data__perihelion_argument,
+        orbital_data__perihelion_distance,
+        orbital_data__aphelion_distance,
+        orbital_data__mean_anomaly,
+        orbital_data__mean_motion,
+        orbital_data__orbital_period,
+        orbital_data__minimum_orbit_intersection,
+        orbital_data__orbit_determination_date,
+        _dlt_load_id,
+        'feed' as orbit_source,
+        3 as source_priority
+    from {{ relation_or_empty(source('neows', 'asteroids')) }}
+    -- only feeds requested with `detailed=true` carry elements
+    where orbital_data__epoch_osculation is not null
+),
+
 unioned as (
     select * from lookup_orbits
     union all
     select * from browse_orbits
+    union all
+    select * from feed_orbits
 ),
 
 renamed as (
