@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+FENCED = re.compile(r"```.*?```", re.S)
 CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
 
 
@@ -28,7 +29,7 @@ def _markdown_files() -> list[Path]:
 
 def _anchors(path: Path) -> set[str]:
     """GitHub's heading anchors: lowercase, punctuation dropped, spaces as hyphens."""
-    headings = re.findall(r"^#{1,6}\s+(.+?)\s*$", CODE.sub("", path.read_text()), flags=re.M)
+    headings = re.findall(r"^#{1,6}\s+(.+?)\s*$", FENCED.sub("", path.read_text()), flags=re.M)
     return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
@@ -52,10 +53,10 @@ def test_relative_links_resolve(path: Path) -> None:
 
 
 def test_the_checker_finds_a_broken_link(tmp_path: Path) -> None:
-    (tmp_path / "there.md").write_text("# A heading\n")
+    (tmp_path / "there.md").write_text("# A heading\n\n## Lookups (`/neo/{id}`)\n")
     page = tmp_path / "page.md"
     page.write_text(
-        "[ok](there.md) [ok](there.md#a-heading) [gone](missing.md) [bad anchor](there.md#nope) "
+        "[ok](there.md) [ok](there.md#a-heading) [ok](there.md#lookups-neoid) [gone](missing.md) [bad anchor](there.md#nope) "
         "[web](https://example.org) `[code](ignored.md)`\n"
     )
     assert _broken_links(page) == ["missing.md: no such file", "there.md#nope: no heading #nope"]
