@@ -56,7 +56,7 @@ def test_the_checker_finds_a_broken_link(tmp_path: Path) -> None:
     (tmp_path / "there.md").write_text("# A heading\n\n## Lookups (`/neo/{id}`)\n")
     page = tmp_path / "page.md"
     page.write_text(
-        "[ok](there.md) [ok](there.md#a-heading) [ok](there.md#lookups-neoid) [gone](missing.md) [bad anchor](there.md#nope) "
-        "[web](https://example.org) `[code](ignored.md)`\n"
+        "[ok](there.md) [ok](there.md#a-heading) [ok](there.md#lookups-neoid) [gone](missing.md) "
+        "[bad anchor](there.md#nope) [web](https://example.org) `[code](ignored.md)`\n"
     )
     assert _broken_links(page) == ["missing.md: no such file", "there.md#nope: no heading #nope"]
