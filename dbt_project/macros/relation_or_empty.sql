@@ -7,15 +7,47 @@
 #}
 {% macro relation_or_empty(relation) -%}
     {%- set columns = unloaded_source_columns(relation) -%}
-    {%- if columns is none -%}
+    {%- if columns is not none -%}
+        {%- set selected = [] -%}
+        {%- for column in columns -%}
+            {%- do selected.append("cast(null as " ~ column.data_type ~ ") as " ~ adapter.quote(column.name)) -%}
+        {%- endfor -%}
+        {%- do log(relation ~ " was never loaded: read as empty", info=false) -%}
+        {{ return("(select " ~ selected | join(", ") ~ " where false) as " ~ adapter.quote(relation.identifier)) }}
+    {%- endif -%}
+    {%- set missing = source_columns_not_loaded_yet(relation) -%}
+    {%- if not missing -%}
         {{ return(relation) }}
     {%- endif -%}
-    {%- set selected = [] -%}
-    {%- for column in columns -%}
-        {%- do selected.append("cast(null as " ~ column.data_type ~ ") as " ~ adapter.quote(column.name)) -%}
+    {%- set added = [] -%}
+    {%- for column in missing -%}
+        {%- do added.append("cast(null as " ~ column.data_type ~ ") as " ~ adapter.quote(column.name)) -%}
     {%- endfor -%}
-    {%- do log(relation ~ " was never loaded: read as empty", info=false) -%}
-    {{ return("(select " ~ selected | join(", ") ~ " where false) as " ~ adapter.quote(relation.identifier)) }}
+    {%- set names = missing | map(attribute="name") | join(", ") -%}
+    {%- do log(relation ~ " has no column(s) " ~ names ~ " yet: read as null", info=false) -%}
+    {{ return("(select *, " ~ added | join(", ") ~ " from " ~ relation ~ ") as " ~ adapter.quote(relation.identifier)) }}
+{%- endmacro %}
+
+
+{#
+    The declared columns (with a `data_type`) of an existing source table that the table does not have yet:
+    dlt adds a column with the first row that carries it (e.g. the orbital elements of detailed NeoWs feeds
+    in `raw_neows.asteroids`), so a table loaded before then lacks it. Empty for a relation that is not a
+    source, and at parse time.
+#}
+{% macro source_columns_not_loaded_yet(relation) -%}
+    {%- set source_node = source_node_of(relation) if execute and relation.schema is not none else none -%}
+    {%- if source_node is none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- set missing = [] -%}
+    {%- for column in source_node.columns.values() -%}
+        {%- if column.data_type and column.name | lower not in present -%}
+            {%- do missing.append(api.Column.create(column.name, column.data_type)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(missing) }}
 {%- endmacro %}
 
 

@@ -191,3 +191,22 @@ def test_application_timestamps_without_time_zone_are_read_as_utc(demo_env):
     assert raw_type == "timestamp without time zone"
     assert staged_type == "timestamp with time zone"
     assert shifted == 0
+
+
+def test_source_table_loaded_before_its_newer_columns_stages_them_as_nulls(warehouse_env, repo_paths):
+    # dlt adds a column with the first row that carries it: raw_neows.asteroids loaded from plain feeds
+    # before detailed feeds existed has no orbital_data__* columns, and the orbits staging reads them
+    with connect(warehouse_env, role="loader") as conn:
+        conn.execute(
+            "create table raw_neows.asteroids (neo_reference_id varchar, name varchar, absolute_magnitude_h "
+            "double precision, is_potentially_hazardous_asteroid boolean, _dlt_load_id varchar)"
+        )
+        conn.execute("insert into raw_neows.asteroids values ('2000433', '433 Eros', 10.4, false, '1700000000.1')")
+
+    DbtSession(repo_paths).invoke("run", "--select", "stg_neows__asteroids", "stg_neows__orbits")
+
+    with connect(warehouse_env) as conn:
+        asteroids = conn.execute("select asteroid_id, asteroid_name, designation from staging.stg_neows__asteroids")
+        orbits = conn.execute("select count(*) from staging.stg_neows__orbits").fetchone()[0]
+        assert asteroids.fetchall() == [("2000433", "433 Eros", None)]
+    assert orbits == 0
