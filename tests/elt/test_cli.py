@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -83,11 +84,28 @@ def test_wrong_password_on_a_password_protected_server(tmp_path):
             conn.execute("select pg_reload_conf()")
             conn.execute("create role analyst login password 'right-password'")
         bad = f"postgresql://analyst:wrong-password@127.0.0.1:{port}/warehouse"
+        _wait_until_password_is_checked(bad)
         result = run_elt("up", env={"WAREHOUSE_URL": bad, "ELT_HOME": str(tmp_path / "unused")})
         assert_one_line_error(result, "wrong credentials", "analyst")
         assert "wrong-password" not in result.stderr
     finally:
         run_elt("down", "--purge", env=env)
+
+
+def _wait_until_password_is_checked(url: str, seconds: float = 30) -> None:
+    """pg_reload_conf() only signals the postmaster: until it has re-read pg_hba.conf, trust still applies."""
+    import psycopg
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.OperationalError as exc:
+            if "password authentication failed" in str(exc):
+                return
+            raise
+        assert time.monotonic() < deadline, "the server still trusts TCP connections after pg_reload_conf()"
+        time.sleep(0.1)
 
 
 def test_port_conflict(tmp_path):
