@@ -234,7 +234,7 @@ class EmbeddedServer:
                 ) from None
 
     def _pg_ctl_start(self) -> None:
-        self.socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._make_private_socket_dir()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._hand_over(self.socket_dir)
         self._hand_over(self.log_file.parent)
@@ -287,12 +287,42 @@ class EmbeddedServer:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _make_private_socket_dir(self) -> None:
+        """Create the socket folder exclusively, mode 0700; an existing one must be ours and private.
+
+        The short folder under /tmp has a predictable name: a folder someone else made there first could
+        hold a socket that impersonates the warehouse, or let them into ours.
+        """
+        folder = self.socket_dir
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(mode=0o700)
+            return
+        except FileExistsError:
+            info = folder.lstat()
+        owners = {os.geteuid()} | ({_ensure_server_user().pw_uid} if os.geteuid() == 0 else set())
+        if stat.S_ISDIR(info.st_mode) and info.st_uid in owners and not info.st_mode & 0o077:
+            return
+        kind = (
+            "a symbolic link"
+            if stat.S_ISLNK(info.st_mode)
+            else "not a folder"
+            if not stat.S_ISDIR(info.st_mode)
+            else ""
+        )
+        detail = kind or f"owner uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):04o}"
+        raise EltError(
+            f"the socket folder {folder} exists and is not this warehouse's private folder ({detail}; it must be "
+            f"a folder owned by uid {' or '.join(map(str, sorted(owners)))} with mode 0700): remove it if it is "
+            "not in use, or set ELT_HOME to another folder"
+        )
+
     def _hand_over(self, path: Path) -> None:
         """As root, give ``path`` to the server user and make every folder above it traversable."""
         if os.geteuid() != 0:
             return
         account = _ensure_server_user()
-        for folder in (path, *path.parents, *server_bin_dir().parents):
+        for folder in (*path.parents, *server_bin_dir().parents):
             mode = folder.stat().st_mode
             if not mode & stat.S_IXOTH:
                 folder.chmod(mode | stat.S_IXOTH)

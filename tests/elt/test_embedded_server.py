@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+import stat
 import time
 
 import psutil
@@ -175,3 +176,33 @@ def test_long_home_paths_put_the_socket_in_a_short_folder(tmp_path):
     assert server.socket_dir != deep / "run"
     assert EmbeddedServer(home=deep).socket_dir == server.socket_dir
     assert EmbeddedServer(home=tmp_path / "x").socket_dir == tmp_path / "x" / "run"
+
+
+def test_socket_folder_is_private_and_kept_across_restarts(server):
+    server.start()
+    assert stat.S_IMODE(server.socket_dir.stat().st_mode) == 0o700
+    server.stop()
+    server.start()
+    assert server.state().running
+
+
+@pytest.mark.parametrize("kind", ["open to others", "a symbolic link", "someone else's"])
+def test_socket_folder_made_by_someone_else_is_refused(server, tmp_path, kind):
+    # the short socket folder under /tmp has a predictable name: whoever creates it first controls it
+    folder = server.socket_dir
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "a symbolic link":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        folder.symlink_to(tmp_path / "elsewhere")
+    else:
+        folder.mkdir(mode=0o700)
+        if kind == "open to others":
+            folder.chmod(0o777)
+        elif os.geteuid() == 0:
+            os.chown(folder, 65534, 65534)
+        else:
+            pytest.skip("only root can make a folder owned by someone else")
+    with pytest.raises(EltError, match="is not this warehouse's private folder") as refused:
+        server.start()
+    assert str(folder) in str(refused.value)
+    assert not server.state().running
