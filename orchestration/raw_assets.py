@@ -11,8 +11,17 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, MaterializeResult, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    multi_asset,
+)
 
+from elt.errors import EltError
 from elt.pipelines import discover_pipelines
 from elt.recorded_load import run_recorded
 from elt.warehouse import Warehouse
@@ -46,7 +55,10 @@ def pipeline_assets(name: str, script: Path, dataset: str, tables: list[str]) ->
         description=f"elt load {name}: {script.name}, under the pipeline lock, recorded in raw_ops.pipeline_runs",
     )
     def load(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
-        outcome = run_recorded(Warehouse.resolve(PATHS).target, name, script)
+        try:
+            outcome = run_recorded(Warehouse.resolve(PATHS).target, name, script)
+        except EltError as exc:  # a held lock: the step fails with its message, not a stack trace
+            raise Failure(description=str(exc)) from exc
         context.log.info(f"{name}: {outcome.counts}")
         for table in tables:
             yield MaterializeResult(
