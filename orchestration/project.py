@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from elt.project import ProjectPaths
 
 PATHS = ProjectPaths.discover(Path(__file__).parent)
 DBT_PROJECT = DbtProject(project_dir=PATHS.dbt_project_dir, profiles_dir=PATHS.profiles_dir)
+# set by ``dagster dev`` (dagster-dbt's ``prepare_if_dev`` reads it too, but runs a ``dbt`` found on PATH)
+DEV_CLI_ENV = "DAGSTER_IS_DEV_CLI"
 
 
 def prepared_manifest() -> dict[str, Any]:
@@ -21,8 +24,7 @@ def prepared_manifest() -> dict[str, Any]:
 
     Parsing renders ``profiles.yml``, so it needs the warehouse environment (``elt exec`` or ``elt env``).
     """
-    DBT_PROJECT.prepare_if_dev()
-    if not DBT_PROJECT.manifest_path.exists():
+    if os.environ.get(DEV_CLI_ENV) or not DBT_PROJECT.manifest_path.exists():
         DbtSession(PATHS).manifest()
     return with_singular_test_names(json.loads(DBT_PROJECT.manifest_path.read_text()))
 
