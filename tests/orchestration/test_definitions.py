@@ -64,6 +64,7 @@ def test_the_asset_graph_connects_a_dlt_table_through_sql_and_python_models(code
 def test_the_daily_schedule_loads_then_builds_the_daily_selector_and_the_weekly_one_everything(code_location):
     defs = code_location.defs
     schedules = {schedule.job_name: schedule for schedule in defs.schedules}
+    assert {schedule.name for schedule in defs.schedules} == {"daily_schedule", "weekly_schedule"}
     assert schedules["daily"].cron_schedule == "0 5 * * *"
     assert schedules["weekly"].cron_schedule == "0 6 * * 0"
     daily = defs.resolve_job_def("daily").asset_layer.selected_asset_keys
