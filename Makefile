@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.warehouse-elt-installed
+ORCHESTRATION_STAMP := $(VENV)/.warehouse-elt-orchestration-installed
 
-.PHONY: demo test install lint lint-python lint-sql pytest browser bench lock down clean
+.PHONY: demo test install install-orchestration lint lint-python lint-sql pytest browser bench lock down clean
 
 demo: $(STAMP)
 	$(BIN)/elt demo
@@ -13,6 +14,9 @@ demo: $(STAMP)
 test: lint pytest
 
 install: $(STAMP)
+
+# the Dagster code location (orchestration/, docs/scheduling.md): optional, make demo does not need it
+install-orchestration: $(ORCHESTRATION_STAMP)
 
 lint: lint-python lint-sql
 
@@ -24,7 +28,7 @@ lint-python: $(STAMP)
 lint-sql: $(STAMP)
 	$(BIN)/elt exec -- $(BIN)/sqlfluff lint dbt_project
 
-pytest: $(STAMP) browser
+pytest: $(ORCHESTRATION_STAMP) browser
 	$(BIN)/pytest
 
 # the browser tests drive the system's Chromium: install Debian's when none is found and apt-get exists
@@ -50,6 +54,10 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
+
+$(ORCHESTRATION_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,orchestration]"
+	touch $(ORCHESTRATION_STAMP)
 
 lock: $(STAMP)
 	{ echo "# Exact versions of the whole dependency tree (Python 3.11, Linux/macOS)."; \

@@ -31,6 +31,7 @@ from elt.pipelines import (
     select_pipelines,
 )
 from elt.project import ProjectPaths
+from elt.recorded_load import run_recorded
 from elt.source_availability import sources_to_skip
 from elt.source_reset import incremental_models_downstream, reset_source
 from elt.summary import count_relations, describe_orphans, format_counts, orphan_transactions
@@ -326,11 +327,8 @@ def _run_pipelines(warehouse: Warehouse, wanted: list[str]) -> dict[str, RunCoun
     for name, script in pipelines.items():
         print(f"-- {name}", flush=True)
         try:
-            with PipelineRun(warehouse.target, name) as run:
-                result = load_entry_point(script)()
-                per_table, collapsed = extracted_rows(result), collapsed_rows(result)
-                outcomes[name] = count_rows(per_table, landed_rows(result), collapsed)
-                run.succeeded(outcomes[name])
+            outcome = run_recorded(warehouse.target, name, script)
+            outcomes[name] = outcome.counts
         except EltError:
             raise
         except Exception as exc:
@@ -341,7 +339,7 @@ def _run_pipelines(warehouse: Warehouse, wanted: list[str]) -> dict[str, RunCoun
                 print(f"     {cause}", file=sys.stderr)
             sys.stderr.flush()
             continue
-        print(describe_load(per_table, collapsed), flush=True)
+        print(describe_load(outcome.per_table, outcome.collapsed), flush=True)
     return outcomes
 
 
