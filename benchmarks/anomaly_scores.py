@@ -14,7 +14,7 @@ timing); it scores every row against the state before it and returns the final s
 * **SQL**, on ``rows`` transactions in PostgreSQL (the benchmark's throwaway database): a recursive CTE carrying
   each user's state from one transaction to the next (``seq`` = position in the user's history, primary key
   ``(user_id, seq)``), materialised with ``CREATE UNLOGGED TABLE ... AS`` under ``work_mem = 256MB`` (its fastest
-  plan: the hash of the transactions stays in memory; with the default 4MB it spills and takes ~6x longer).
+  plan: the hash of the transactions stays in memory; with the default 4MB it spills to disk and is much slower).
   Check: the table's mean, variance and z of every row equal the kernel's.
 
 Each side is timed as the best of several runs, in interleaved rounds (three kernel runs, then one run of the

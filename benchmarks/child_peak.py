@@ -6,7 +6,7 @@ Usage: ``python benchmarks/child_peak.py REPORT -c CODE [ARG...]`` | ``REPORT -m
 process writes ``<bytes> <source>`` to REPORT.
 
 Why not the parent's ``wait4`` rusage: on Linux a child's ``ru_maxrss`` carries its parent's high-water mark
-across fork/vfork and exec (a parent at 500 MB makes ``python -c pass`` read ~513 MB). ``VmHWM`` in
+across fork/vfork and exec (``python -c pass`` started by a large parent reads the parent's peak). ``VmHWM`` in
 ``/proc/self/status`` belongs to the process's own address space, created by exec. Where there is no
 ``/proc`` (macOS), the fallback is the process's own ``getrusage(RUSAGE_SELF).ru_maxrss``, reported with
 source ``ru_maxrss`` so the caller can flag it as not verified.

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 from elt.errors import EltError
 from elt.project import ProjectPaths
 
-if TYPE_CHECKING:  # dbt takes ~2 s to import: only commands that run dbt pay for it
+if TYPE_CHECKING:  # importing dbt is slow: only commands that run dbt pay for it
     from dbt.cli.main import dbtRunner, dbtRunnerResult
     from dbt.contracts.graph.manifest import Manifest
 
 
 class DbtSession:
-    """dbt commands against the checkout's project, sharing one parsed manifest (dbt start-up is 5-7 s).
+    """dbt commands against the checkout's project, sharing one parsed manifest (dbt's parse is slow: paid once).
 
     ``vars`` (YAML, as dbt's ``--vars``) apply to the parse and to every command: Python models read vars
     from YAML ``meta``, which is rendered when the project is parsed.

@@ -8,7 +8,7 @@ On more than ``SCREEN_ROWS`` distinct rows the starts are compared on a fixed su
 is refined on all rows: for BG/NBD by trust-region Newton steps on the analytic Hessian (two or three passes
 over the data instead of dozens), falling back to L-BFGS-B when Newton does not converge inside the bounds.
 The optimisers run with BLAS limited to one thread: scipy's L-BFGS-B otherwise wakes OpenBLAS's thread pool on
-every iteration, pure overhead for 3-4 parameters that made each iteration 6-30x slower on a busy 2-core machine.
+every iteration, pure overhead for 3-4 parameters that makes each iteration many times slower on a busy machine.
 The data cannot identify a model when there are too few customers (or, for BG/NBD, no repeat buyers), when all
 customers are identical, when the likelihood is not finite, or when the optimum lies on a bound of the
 log-parameter box, or when the likelihood is flat (the observed information in log-parameters, from central

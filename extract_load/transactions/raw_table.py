@@ -1,8 +1,8 @@
 """``raw_transactions.transactions`` written with COPY, one PostgreSQL transaction per file.
 
 The valid rows of a file do not travel through dlt's load package (Arrow -> CSV normalize, then a merge that
-deletes and re-inserts through a staging table): measured on 1,000,000 rows, that path ran at 0.14x the raw
-keyed ``COPY`` (README, Benchmarks). Instead, per file:
+deletes and re-inserts through a staging table): that path ran far below the raw keyed ``COPY`` and held far
+more memory (benchmarks/README.md, ``transactions_load``). Instead, per file:
 
 1. the validated batches stream with ``COPY`` into a temporary table (no WAL, no index); the lineage that is
    the same for every record of the file (path, modification time, the prefix of ``_source_rank``) is not
@@ -141,7 +141,7 @@ class RawTransactionsTable:
         definitions.append(sql.SQL("{} varchar not null").format(sql.Identifier(LOAD_ID)))
         definitions.append(sql.SQL("primary key ({})").format(sql.Identifier(TRANSACTION_ID)))
         # fillfactor: room on each page so that a later copy of a row is written beside it (a HOT update,
-        # no new primary-key entry); halves the cost of re-delivered rows for 10% more pages
+        # no new primary-key entry): re-delivered rows cost less, for 10% more pages
         self._conn.execute(
             sql.SQL("create table if not exists {} ({}) with (fillfactor = {})").format(
                 self._table, sql.SQL(", ").join(definitions), sql.Literal(FILLFACTOR)

@@ -31,7 +31,7 @@ _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 def _bool_array(mask: np.ndarray) -> pa.Array:
     """An Arrow boolean array of a numpy mask, built from buffers.
 
-    ``pa.array`` and ``pa.scalar`` check for pandas objects and import pandas (about 1 s) on first use;
+    ``pa.array`` and ``pa.scalar`` check for pandas objects and import pandas (slow) on first use;
     the load path otherwise never needs it.
     """
     return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))])
