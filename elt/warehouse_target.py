@@ -143,7 +143,8 @@ class WarehouseTarget:
             "WAREHOUSE_HOST": self.host,
             "WAREHOUSE_PORT": str(self.port),
             "WAREHOUSE_USER": self.user,
-            "WAREHOUSE_PASSWORD": self.password,
+            # dbt scrubs the values of DBT_ENV_SECRET_* variables from its logs and artifacts
+            "DBT_ENV_SECRET_WAREHOUSE_PASSWORD": self.password,
             "WAREHOUSE_DB": self.dbname,
             "WAREHOUSE_SSLMODE": self.extra.get("sslmode", "prefer"),
             "DESTINATION__POSTGRES__CREDENTIALS": self.dlt_credentials("loader"),

@@ -109,6 +109,7 @@ def test_environment_feeds_profiles_and_dlt():
     assert env["WAREHOUSE_HOST"] == "h"
     assert env["WAREHOUSE_PORT"] == "5433"
     assert env["WAREHOUSE_DB"] == "wh"
-    assert env["WAREHOUSE_PASSWORD"] == "pw"
+    assert env["DBT_ENV_SECRET_WAREHOUSE_PASSWORD"] == "pw"
+    assert "WAREHOUSE_PASSWORD" not in env
     assert env["WAREHOUSE_SSLMODE"] == "require"
     assert env["DESTINATION__POSTGRES__CREDENTIALS"].startswith("postgresql://ana:pw@h:5433/wh?")
