@@ -1,7 +1,7 @@
 """``elt``: the warehouse lifecycle and the ELT chain from one command line.
 
 elt up | down [--purge] | status | env | exec -- CMD...
-elt load [SOURCE...] | transform | docs [--serve] | demo
+elt load [SOURCE...] | transform | docs [--serve] | orchestrate | demo
 """
 
 from __future__ import annotations
@@ -98,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     docs.add_argument("--serve", action="store_true", help="serve the docs on 127.0.0.1 after generating them")
     docs.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
+    orchestrate = add(
+        "orchestrate",
+        _cmd_orchestrate,
+        "serve the Dagster UI of the orchestration/ code location on 127.0.0.1 (needs make install-orchestration); "
+        "Ctrl-C or SIGTERM stops every process it started",
+    )
+    orchestrate.add_argument("--port", type=int, default=3000, help="port of the UI (default 3000)")
     demo_data = add("demo-data", _cmd_demo_data, "write the demo application database and transaction drops")
     demo_data.add_argument("--next-day", action="store_true", help="add the next day: user changes and a new drop")
     add(
@@ -267,6 +274,14 @@ def _cmd_docs(args: argparse.Namespace) -> int:
         print(f"serving the docs at http://127.0.0.1:{args.port}/ (Ctrl-C stops)", flush=True)
         session.invoke("docs", "serve", "--host", "127.0.0.1", "--port", str(args.port), "--no-browser")
     return 0
+
+
+def _cmd_orchestrate(args: argparse.Namespace) -> int:
+    from elt.orchestrate import serve
+
+    warehouse = _warehouse()
+    _bring_up(warehouse)
+    return serve(warehouse.paths, args.port)
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
