@@ -301,7 +301,10 @@ class EmbeddedServer:
         except FileExistsError:
             info = folder.lstat()
         owners = {os.geteuid()} | ({_ensure_server_user().pw_uid} if os.geteuid() == 0 else set())
-        if stat.S_ISDIR(info.st_mode) and info.st_uid in owners and not info.st_mode & 0o077:
+        if stat.S_ISDIR(info.st_mode) and info.st_uid in owners and not info.st_mode & 0o066:
+            # ours; a warehouse started before this check left it traversable by others (0701): tighten it
+            if info.st_mode & 0o011:
+                folder.chmod(0o700)
             return
         kind = (
             "a symbolic link"

@@ -186,6 +186,16 @@ def test_socket_folder_is_private_and_kept_across_restarts(server):
     assert server.state().running
 
 
+def test_socket_folder_of_an_older_warehouse_is_tightened(server):
+    # warehouses started before the socket folder was made private left it 0701 (traversable by others)
+    server.start()
+    server.stop()
+    server.socket_dir.chmod(0o701)
+    server.start()
+    assert server.state().running
+    assert stat.S_IMODE(server.socket_dir.stat().st_mode) == 0o700
+
+
 @pytest.mark.parametrize("kind", ["open to others", "a symbolic link", "someone else's"])
 def test_socket_folder_made_by_someone_else_is_refused(server, tmp_path, kind):
     # the short socket folder under /tmp has a predictable name: whoever creates it first controls it
