@@ -3,29 +3,33 @@
 -- class). When several hold an asteroid, the newer epoch of osculation wins, then the later orbit
 -- determination, then the lookup, then browse. Decimal strings are cast to
 -- double precision with the unit in the column name; the epoch is also given as a calendar date.
+{%- set orbit_columns = [
+    'neo_reference_id',
+    'orbital_data__orbit_id',
+    'orbital_data__orbit_class__orbit_class_type',
+    'orbital_data__orbit_class__orbit_class_description',
+    'orbital_data__equinox',
+    'orbital_data__epoch_osculation',
+    'orbital_data__eccentricity',
+    'orbital_data__semi_major_axis',
+    'orbital_data__inclination',
+    'orbital_data__ascending_node_longitude',
+    'orbital_data__perihelion_argument',
+    'orbital_data__perihelion_distance',
+    'orbital_data__aphelion_distance',
+    'orbital_data__mean_anomaly',
+    'orbital_data__mean_motion',
+    'orbital_data__orbital_period',
+    'orbital_data__minimum_orbit_intersection',
+    'orbital_data__orbit_determination_date',
+    '_dlt_load_id'
+] %}
+
 with
 
 browse_orbits as (
     select
-        neo_reference_id,
-        orbital_data__orbit_id,
-        orbital_data__orbit_class__orbit_class_type,
-        orbital_data__orbit_class__orbit_class_description,
-        orbital_data__equinox,
-        orbital_data__epoch_osculation,
-        orbital_data__eccentricity,
-        orbital_data__semi_major_axis,
-        orbital_data__inclination,
-        orbital_data__ascending_node_longitude,
-        orbital_data__perihelion_argument,
-        orbital_data__perihelion_distance,
-        orbital_data__aphelion_distance,
-        orbital_data__mean_anomaly,
-        orbital_data__mean_motion,
-        orbital_data__orbital_period,
-        orbital_data__minimum_orbit_intersection,
-        orbital_data__orbit_determination_date,
-        _dlt_load_id,
+        {{ orbit_columns | join(',\n        ') }},
         'browse' as orbit_source,
         2 as source_priority
     from {{ relation_or_empty(source('neows', 'browse_asteroids')) }}
@@ -33,25 +37,7 @@ browse_orbits as (
 
 lookup_orbits as (
     select
-        neo_reference_id,
-        orbital_data__orbit_id,
-        orbital_data__orbit_class__orbit_class_type,
-        orbital_data__orbit_class__orbit_class_description,
-        orbital_data__equinox,
-        orbital_data__epoch_osculation,
-        orbital_data__eccentricity,
-        orbital_data__semi_major_axis,
-        orbital_data__inclination,
-        orbital_data__ascending_node_longitude,
-        orbital_data__perihelion_argument,
-        orbital_data__perihelion_distance,
-        orbital_data__aphelion_distance,
-        orbital_data__mean_anomaly,
-        orbital_data__mean_motion,
-        orbital_data__orbital_period,
-        orbital_data__minimum_orbit_intersection,
-        orbital_data__orbit_determination_date,
-        _dlt_load_id,
+        {{ orbit_columns | join(',\n        ') }},
         'lookup' as orbit_source,
         1 as source_priority
     from {{ relation_or_empty(source('neows', 'lookups')) }}
@@ -59,25 +45,7 @@ lookup_orbits as (
 
 feed_orbits as (
     select
-        neo_reference_id,
-        orbital_data__orbit_id,
-        orbital_data__orbit_class__orbit_class_type,
-        orbital_data__orbit_class__orbit_class_description,
-        orbital_data__equinox,
-        orbital_data__epoch_osculation,
-        orbital_data__eccentricity,
-        orbital_data__semi_major_axis,
-        orbital_data__inclination,
-        orbital_data__ascending_node_longitude,
-        orbital_data__perihelion_argument,
-        orbital_data__perihelion_distance,
-        orbital_data__aphelion_distance,
-        orbital_data__mean_anomaly,
-        orbital_data__mean_motion,
-        orbital_data__orbital_period,
-        orbital_data__minimum_orbit_intersection,
-        orbital_data__orbit_determination_date,
-        _dlt_load_id,
+        {{ orbit_columns | join(',\n        ') }},
         'feed' as orbit_source,
         3 as source_priority
     from {{ relation_or_empty(source('neows', 'asteroids')) }}
